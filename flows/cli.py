@@ -1,0 +1,139 @@
+"""The ``sitrep`` command line."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import flows  # noqa: F401  (sets Prefect defaults before prefect is imported)
+
+app = typer.Typer(
+    name="sitrep",
+    help=(
+        "Turn conflict news into validated sentence, entity and incident tables in DuckDB.\n\n"
+        "Typical use: `sitrep ingest` (seeds/ -> warehouse/sitrep.duckdb), then `sitrep summary`, "
+        "or query the warehouse with `duckdb -readonly warehouse/sitrep.duckdb`."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+SourceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--source", "-s", help="Folder of articles (.txt .md .html .json .jsonl). Default: seeds/"
+    ),
+]
+WarehouseOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--warehouse", "-w", help="Published DuckDB file. Default: warehouse/sitrep.duckdb"
+    ),
+]
+
+
+def _settings(**overrides):
+    from flows.settings import Settings
+
+    return Settings(**{k: v for k, v in overrides.items() if v is not None}).resolved()
+
+
+@app.command()
+def ingest(
+    source: SourceOption = None,
+    warehouse: WarehouseOption = None,
+    nlp: Annotated[
+        bool,
+        typer.Option(
+            "--nlp/--no-nlp", help="Run the spaCy model (--no-nlp: rules and gazetteers only)."
+        ),
+    ] = True,
+) -> None:
+    """Load new and changed articles, validate every table and publish the warehouse.
+
+    Runs the Prefect flow `ingest` in Prefect's embedded (ephemeral) mode: no server to
+    start. Only files whose content changed since the last published version are
+    processed; bad files land in the `quarantine` table with a reason.
+    """
+    from flows.ingest import ingest as ingest_flow
+
+    settings = _settings(source_dir=source, warehouse_path=warehouse)
+    try:
+        result = ingest_flow(
+            source=str(settings.source_dir), warehouse=str(settings.warehouse_path), nlp=nlp
+        )
+    except Exception as error:
+        typer.secho(f"ingest failed: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    typer.echo(
+        f"run {result['run_id']} {result['status']}: {result['documents_seen']} files seen, "
+        f"{result['documents_new']} new, {result['documents_changed']} changed, "
+        f"{result['documents_unchanged']} unchanged, {result['documents_deleted']} deleted, "
+        f"{result['documents_quarantined']} quarantined -> {result['warehouse']}"
+    )
+
+
+@app.command()
+def summary(
+    warehouse: WarehouseOption = None,
+    limit: Annotated[int, typer.Option(help="Incidents to list.")] = 40,
+) -> None:
+    """Print rows per table and the incidents found (reads the published warehouse only)."""
+    from flows import warehouse as wh
+    from transforms.schemas import TABLES
+
+    settings = _settings(warehouse_path=warehouse)
+    if not settings.warehouse_path.exists():
+        typer.secho(
+            f"no warehouse at {settings.warehouse_path}: run `sitrep ingest` first",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    with contextlib.closing(wh.connect(settings.warehouse_path, read_only=True)) as con:
+        typer.echo(f"warehouse {settings.warehouse_path}")
+        for table in TABLES:
+            count = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            typer.echo(f"  {table:<20} {count:>9,} rows")
+        last = con.execute(
+            "SELECT run_id, status, documents_new, documents_changed, documents_quarantined "
+            "FROM runs ORDER BY started_at DESC LIMIT 1"
+        ).fetchall()
+        if last:
+            run_id, status, new, changed, quarantined = last[0]
+            typer.echo(
+                f"  last run {run_id}: {status}, {new} new, {changed} changed, {quarantined} quarantined"
+            )
+        rows = con.execute(
+            """
+            SELECT i.event_date, i.sub_event_type, i.modality, i.actor1, i.actor2,
+                   CASE WHEN i.location IS NULL OR i.location = i.country THEN i.country
+                        ELSE i.location || coalesce(', ' || i.country, '') END, i.fatalities,
+                   d.source_path
+            FROM incidents i JOIN documents d USING (doc_id)
+            ORDER BY d.source_path, i.char_start LIMIT ?
+            """,
+            [limit],
+        ).fetchall()
+        total = con.execute("SELECT count(*) FROM incidents").fetchone()[0]
+    typer.echo(f"\nincidents ({min(limit, total)} of {total}):")
+    header = f"  {'date':<10}  {'type':<34} {'modality':<12} {'actor1':<32} {'actor2':<30} {'where':<28} {'dead':>4}  file"
+    typer.echo(header)
+    for date, sub, modality, actor1, actor2, where, dead, path in rows:
+        typer.echo(
+            f"  {date!s:<10}  {sub[:34]:<34} {modality:<12} {(actor1 or '-')[:32]:<32} {(actor2 or '-')[:30]:<30} "
+            f"{(where or '-')[:28]:<28} {'' if dead is None else dead:>4}  {path}"
+        )
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

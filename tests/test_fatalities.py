@@ -1,0 +1,70 @@
+"""Deaths stated in a sentence, with ACLED's conventions."""
+
+from __future__ import annotations
+
+import pytest
+
+from transforms.fatalities import find_fatalities, parse_number
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Al shabaab militants claimed to have killed two soldiers and injured five others.", 2),
+        ("An airstrike killed 12 people and wounded 30.", 12),
+        ("At least five civilians were killed in the shelling.", 5),
+        ("The death toll rose to 70, the WHO said.", 70),
+        ("Three people died and dozens were injured.", 3),
+        ("The raid left dozens dead.", 12),
+        ("Clashes killed several soldiers.", 3),
+        ("Security forces killed one insurgent and detained two others.", 1),
+        ("Twenty-five fighters were killed in the assault.", 25),
+        ("Air strikes killed 1,200 people over the year.", 1200),
+        ("Two soldiers and three civilians were killed.", 5),
+        ("No one was killed in the blast.", 0),
+        ("The strike caused no casualties.", 0),
+    ],
+)
+def test_counts(sentence, expected):
+    assert find_fatalities(sentence)[0] == expected
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The strike happened two miles from the border, with no clear reports on casualties.",
+        "Drones targeted a convoy transporting 100 conscripts.",
+        "An airstrike hit the market.",
+        "Five people were injured.",
+        "Police arrested 12 protesters.",
+    ],
+)
+def test_unstated_deaths_are_none_never_zero(sentence):
+    assert find_fatalities(sentence) == (None, None)
+
+
+def test_parse_number():
+    assert [
+        parse_number(t)
+        for t in ("12", "1,200", "twenty-one", "a dozen", "hundreds", "three hundred", "x")
+    ] == [
+        12,
+        1200,
+        21,
+        12,
+        100,
+        300,
+        None,
+    ]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The conflict has killed more than 170,000 people since 2011.",
+        "More than 300,000 people have been killed since the start of the war.",
+        "Air strikes killed 250,000 people.",
+    ],
+)
+def test_war_totals_are_not_incident_deaths(sentence):
+    assert find_fatalities(sentence) == (None, None)

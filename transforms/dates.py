@@ -1,0 +1,180 @@
+"""Date expressions in a sentence, resolved against the document's publication date.
+
+``find_date`` returns the event date a sentence states (explicit: "9 May 2020", "June 4",
+"Jan. 25, 2013"; relative: "yesterday", "on Tuesday", "last week", "earlier this month")
+with a precision (day, week, month, year) and the expression it came from. Dates without a
+year take the publication year, moved back a year when that would put them more than a
+week after publication. Weekdays are the most recent such day on or before publication.
+Nothing is guessed without a publication date to resolve against, except explicit dates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+MONTHS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4,
+    "april": 4, "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8,
+    "sep": 9, "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11,
+    "dec": 12, "december": 12,
+}  # fmt: skip
+WEEKDAYS = {
+    "monday": 0, "mon": 0, "tuesday": 1, "tue": 1, "tues": 1, "wednesday": 2, "wed": 2,
+    "thursday": 3, "thu": 3, "thurs": 3, "friday": 4, "fri": 4, "saturday": 5, "sat": 5,
+    "sunday": 6, "sun": 6,
+}  # fmt: skip
+
+_MONTH = r"(?P<month>Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sept?(?:ember)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d{2})"
+_WEEKDAY = r"(?P<weekday>Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "a": 1,
+    "an": 1,
+}
+
+
+@dataclass(frozen=True)
+class DateMention:
+    value: date | None  # None: the expression needs a publication date that is unknown
+    precision: str | None  # day | week | month | year
+    text: str
+    start: int  # offsets of the expression in the sentence
+    end: int
+
+
+# (regex, kind); the earliest match in the sentence wins, ties go to the earlier pattern.
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE if kind not in ("md", "dm") else 0), kind)
+    for pattern, kind in (
+        (rf"\b{_YEAR}-(?P<month_num>[01]\d)-(?P<day>[0-3]\d)\b", "iso"),
+        (rf"\b{_DAY}\s+(?:of\s+)?{_MONTH},?\s+{_YEAR}\b", "dmy"),
+        (rf"\b{_MONTH}\s+{_DAY},?\s+{_YEAR}\b", "mdy"),
+        (rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?!\s*,?\s*\d)", "dm"),
+        (rf"\b{_MONTH}\s+{_DAY}\b(?!\s*,?\s*\d)", "md"),
+        (r"\b(?:the\s+)?day\s+before\s+yesterday\b", "before_yesterday"),
+        (r"\byesterday\b|\blast\s+night\b", "yesterday"),
+        (
+            r"\btoday\b|\btonight\b|\bthis\s+(?:morning|afternoon|evening)\b|\bearlier\s+today\b",
+            "today",
+        ),
+        (r"\b(?P<count>\d|one|two|three|four|five|six|seven|a|an)\s+days?\s+ago\b", "days_ago"),
+        (
+            rf"\b(?:on\s+|last\s+|early\s+|late\s+)?{_WEEKDAY}(?:\s+(?:morning|afternoon|evening|night))?\b",
+            "weekday",
+        ),
+        (r"\blast\s+week(?:end)?\b|\bearlier\s+this\s+week\b|\bthis\s+week\b", "last_week"),
+        (rf"\b(?:early|late|mid|in|since|during)[\s-]+{_MONTH}(?:\s+{_YEAR})?\b", "month"),
+        (r"\b(?:earlier\s+)?this\s+month\b", "this_month"),
+        (r"\blast\s+month\b", "last_month"),
+        (rf"\bin\s+{_YEAR}\b", "year"),
+    )
+)
+
+
+def _month(match: re.Match[str]) -> int:
+    name = match.group("month").lower().rstrip(".")
+    return MONTHS.get(name) or MONTHS[name[:3]]
+
+
+def _safe(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _resolve(match: re.Match[str], kind: str, published: date | None) -> tuple[date, str] | None:
+    if kind == "iso":
+        value = _safe(
+            int(match.group("year")), int(match.group("month_num")), int(match.group("day"))
+        )
+        return (value, "day") if value else None
+    if kind in ("dmy", "mdy"):
+        value = _safe(int(match.group("year")), _month(match), int(match.group("day")))
+        return (value, "day") if value else None
+    if published is None:
+        return None
+    if kind in ("dm", "md"):
+        month, day = _month(match), int(match.group("day"))
+        value = _safe(published.year, month, day)
+        if value and value > published + timedelta(days=7):
+            value = _safe(published.year - 1, month, day)
+        return (value, "day") if value else None
+    if kind == "before_yesterday":
+        return published - timedelta(days=2), "day"
+    if kind == "yesterday":
+        return published - timedelta(days=1), "day"
+    if kind == "today":
+        return published, "day"
+    if kind == "days_ago":
+        count = match.group("count").lower()
+        days = int(count) if count.isdigit() else _NUMBER_WORDS[count]
+        return published - timedelta(days=days), "day"
+    if kind == "weekday":
+        weekday = WEEKDAYS[match.group("weekday").lower()]
+        back = (published.weekday() - weekday) % 7
+        if match.group(0).lower().startswith("last") and back == 0:
+            back = 7
+        return published - timedelta(days=back), "day"
+    if kind == "last_week":
+        return published - timedelta(days=7 if "last" in match.group(0).lower() else 3), "week"
+    if kind == "month":
+        year = int(match.group("year")) if match.group("year") else published.year
+        month = _month(match)
+        if not match.group("year") and month > published.month:
+            year -= 1
+        return date(year, month, 15), "month"
+    if kind == "this_month":
+        return published.replace(day=15) if published.day >= 15 else published.replace(
+            day=1
+        ), "month"
+    if kind == "last_month":
+        first = published.replace(day=1) - timedelta(days=1)
+        return first.replace(day=15), "month"
+    if kind == "year":
+        return date(int(match.group("year")), 7, 1), "year"
+    return None
+
+
+def find_dates(sentence: str, published: date | None) -> list[DateMention]:
+    """All date expressions in the sentence, in text order. Without a publication date,
+    relative expressions are returned with ``value=None`` (stated but not resolvable)."""
+    found: dict[int, DateMention] = {}
+    taken: list[tuple[int, int]] = []
+    for pattern, kind in _PATTERNS:
+        for match in pattern.finditer(sentence):
+            span = match.span()
+            if any(span[0] < end and start < span[1] for start, end in taken):
+                continue
+            resolved = _resolve(match, kind, published)
+            if resolved is None:
+                if published is not None or kind in ("iso", "dmy", "mdy"):
+                    continue  # an impossible date such as 31 February
+                resolved = (None, None)
+            taken.append(span)
+            found[span[0]] = DateMention(
+                resolved[0], resolved[1], match.group(0).strip(), span[0], span[1]
+            )
+    return [found[k] for k in sorted(found)]
+
+
+def find_date(sentence: str, published: date | None, near: int | None = None) -> DateMention | None:
+    """The sentence's event date: the expression closest to ``near`` (e.g. the trigger),
+    else the first one; None when the sentence states no date (``value`` is None when it
+    states one that cannot be resolved without a publication date)."""
+    mentions = find_dates(sentence, published)
+    if not mentions:
+        return None
+    if near is None:
+        return mentions[0]
+    return min(mentions, key=lambda m: m.start - near if m.start >= near else max(0, near - m.end))

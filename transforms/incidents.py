@@ -1,0 +1,802 @@
+"""Sentences + entities -> ``incidents``: one row per event mention found in a sentence.
+
+How a row is made (rules, no training data):
+
+1. **Trigger.** Each sentence is scanned with the trigger lexicon
+   (``lexicons/event_triggers.csv``: ACLED event and sub-event types plus threats and
+   military posture). A polars ``str.contains`` over a union of all patterns selects the
+   candidate sentences; only those are examined further. Sentences are cut into clauses
+   (";", ", while", ", but"), and each clause yields at most one incident per family
+   (attack, strategic, protest, riot, threat, posture): the most specific trigger, ties
+   broken by ACLED's hierarchy (e.g. air/drone strike before shelling).
+2. **Filters.** Generic triggers ("killed", "fighting", "explosion") need conflict context
+   in the clause (armed actors, weapons). Triggers referring back ("these attacks") are
+   skipped. An attack or posture word after a threat word in the same clause is the
+   content of the threat, not an event.
+3. **Modality.** threatened (threat family), denied ("denied", "did not"), hypothetical
+   ("would", "could", "if", "plans to" before the trigger), else asserted.
+4. **Roles.** actor1: the agent of a passive ("by Ukrainian forces"), else an actor
+   entity modifying the trigger ("Ukrainian drone strike"), else the nearest actor entity
+   before it that is not inside a prepositional phrase; for threats the speaker.
+   actor2: the first actor entity after the trigger, or victims named by a noun
+   ("civilians"). Nationalities become ACLED-style names ("Military Forces of Ukraine",
+   "Civilians (Syria)"); persons, organisations and units keep their normalised name.
+5. **Place, date, deaths.** The most specific geocodable place of the sentence (else the
+   last place named earlier in the document, else its main country); the date expression
+   nearest the trigger resolved against the publication date (else the last date stated
+   earlier in the document, else the publication date with precision ``publication``);
+   deaths as stated (fatalities.py), for violent families only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import polars as pl
+
+from transforms.dates import find_date
+from transforms.fatalities import find_fatalities
+from transforms.geocode import Geocoder, Place
+from transforms.resources import demonym_lookup, name_key, weapon_categories
+from transforms.schemas import INCIDENTS, conform
+
+# ACLED's hierarchy: when tactics co-occur, the earlier sub-event type wins.
+SUB_EVENT_ORDER = (
+    "Government regains territory",
+    "Non-state actor overtakes territory",
+    "Armed clash",
+    "Chemical weapon",
+    "Air/drone strike",
+    "Suicide bomb",
+    "Shelling/artillery/missile attack",
+    "Remote explosive/landmine/IED",
+    "Grenade",
+    "Sexual violence",
+    "Attack",
+    "Abduction/forced disappearance",
+    "Excessive force against protesters",
+    "Protest with intervention",
+    "Peaceful protest",
+    "Violent demonstration",
+    "Mob violence",
+    "Agreement",
+    "Arrests",
+    "Disrupted weapons use",
+    "Headquarters or base established",
+    "Looting/property destruction",
+    "Non-violent transfer of territory",
+    "Interception",
+    "Airspace or border violation",
+    "Military exercise",
+    "Troop deployment",
+    "Verbal threat/warning",
+)
+FAMILY_ORDER = ("attack", "strategic", "protest", "riot", "posture", "threat")
+VIOLENT_FAMILIES = ("attack", "protest", "riot")
+ACTOR_LABELS = ("PERSON", "ORG", "NORP", "GPE", "MILITARY_UNIT")
+PLACE_LABELS = ("GPE", "LOC", "FAC")
+
+_CLAUSE_BREAK = re.compile(
+    r";\s+|,\s+(?:while|whereas|but)\s+|\s+while\s+|,\s+meanwhile\s+", re.IGNORECASE
+)
+_ANAPHORA = re.compile(
+    r"\b(?:these|those|such|the same|previous|earlier|similar|past|recent|prior)\s+(?:\w+\s+)?$",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(
+    r"\b(?:denied|denies|deny|denying|did not|didn't|does not|doesn't|never|no|not|rejected claims|refuted)\b",
+    re.IGNORECASE,
+)
+_HYPOTHETICAL = re.compile(
+    r"\b(?:would|could|might|may|will|shall|if|unless|in case|plans? to|planning to|planned to|prepar\w* to|ready to|threaten\w* to|intends? to|vow\w* to|possible|potential|risk of)\b",
+    re.IGNORECASE,
+)
+_SUPPLIER_SUFFIX = re.compile(
+    r"^-(?:supplied|made|provided|built|donated|manufactured|produced|designed|funded)\b"
+)
+_OBLIQUE = re.compile(
+    r"\b(?:on|against|in|at|of|from|near|to|with|over|into|for|across|toward|towards|inside|outside|between|and)\s+(?:the\s+|a\s+|an\s+)?$",
+    re.IGNORECASE,
+)
+_PASSIVE_BY = re.compile(r"^\s*(?:[\w-]+\s+){0,6}?by\s+(?:the\s+|a\s+|an\s+)?$", re.IGNORECASE)
+_MODIFIER_GAP = re.compile(r"^[\s-]*(?:[A-Za-z-]+\s+){0,2}$")
+_PLACE_PREPOSITION = re.compile(
+    r"\b(?:in|near|at|over|outside|around|across|into|inside|from|of|on|off|to|towards?|between|west of|east of|north of|south of)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_NEAR = re.compile(
+    r"\b(?:near|outside|close to|outskirts of|vicinity of|around|west of|east of|north of|south of|\d+\s*(?:km|kilometres|kilometers|miles)\s+from)\s+(?:the\s+)?$",
+    re.IGNORECASE,
+)
+_VICTIM_NOUNS = re.compile(
+    r"^\s*(?:[\w-]+\s+){0,4}?(?P<noun>civilians?|villagers?|residents?|farmers?|herders?|women|children|worshippers|pilgrims|students|journalists?|aid workers?|passengers|protesters|demonstrators|police(?:men)?|police officers|soldiers|troops|militants|insurgents|rebels)\b",
+    re.IGNORECASE,
+)
+_GROUP_WORDS = {
+    "police": "Police Forces of {country}",
+    "civilians": "Civilians ({country})",
+    "protesters": "Protesters ({country})",
+    "rebels": "Rebel Groups ({country})",
+}
+_ROLE_AFTER = re.compile(
+    r"^\s*(?:[\w-]+\s+){0,3}?(?P<word>police(?:men)?|officers?|civilians?|villagers?|residents?|people|children|women|family|families|protesters|demonstrators|rebels?|insurgents?|opposition|militants?|militias?)\b",
+    re.IGNORECASE,
+)
+# A weapon named next to an attack verb is an attack of the weapon's kind, even without a
+# trigger phrase: "used a HIMARS to destroy a Russian air defense system".
+ATTACK_VERBS = (
+    r"destroy(?:ed|ing|s)?|hit(?:s|ting)?|struck|strikes?|striking|target(?:ed|ing|s)?|attack(?:ed|ing|s)?|"
+    r"fir(?:ed|ing)|launch(?:ed|es|ing)?|pound(?:ed|ing|s)?|bomb(?:ed|ing|s)?|shell(?:ed|ing|s)?|dropp(?:ed|ing)|"
+    r"kill(?:ed|ing|s)?|blew up|blow up|slammed|rained down|fell on|landed"
+)
+_ATTACK_VERB = re.compile(rf"\b(?:{ATTACK_VERBS})\b", re.IGNORECASE)
+WEAPON_SUB_EVENTS = {
+    "drone": ("Explosions/Remote violence", "Air/drone strike"),
+    "aircraft": ("Explosions/Remote violence", "Air/drone strike"),
+    "helicopter": ("Explosions/Remote violence", "Air/drone strike"),
+    "rocket_artillery": ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
+    "artillery": ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
+    "mortar": ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
+    "missile": ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
+    "munition": ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
+    "explosive": ("Explosions/Remote violence", "Remote explosive/landmine/IED"),
+    "grenade": ("Explosions/Remote violence", "Grenade"),
+    "chemical": ("Explosions/Remote violence", "Chemical weapon"),
+}
+_HEADLINE_WORD = re.compile(r"[A-Za-z][\w'’-]*")
+_GENERIC_FORCES = re.compile(
+    r"\b(?:army|military|armed forces|forces|troops|defen[cs]e forces)$", re.IGNORECASE
+)
+_ADMIN_PHRASE = re.compile(
+    r"\b((?:[A-Z][\w'’-]+\s){0,2}[A-Z][\w'’-]+)\s+(region|province|oblast|governorate|district|state)\b"
+)
+_THREAT_NOUN = re.compile(r"^(?:threats?|warnings?|ultimatums?)$", re.IGNORECASE)
+CARRY_PLACE_SENTENCES = 3  # a place named this many sentences back still locates an event
+
+_UNKNOWN_ATTACKERS = re.compile(
+    r"\b(?:gunmen|unidentified (?:armed )?(?:men|group|assailants|attackers)|unknown (?:armed )?(?:men|assailants|attackers)|assailants|attackers)\b",
+    re.IGNORECASE,
+)
+_GENERIC_MILITANTS = re.compile(
+    r"\b(?:militants|insurgents|rebels|jihadists|terrorists|extremists|fighters)\b", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    family: str
+    event_type: str
+    sub_event_type: str
+    specificity: int
+    needs_context: bool
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True)
+class IncidentRules:
+    triggers: tuple[Trigger, ...]
+    context: re.Pattern[str]
+    prefilter: str  # one regex for polars selecting candidate sentences
+
+
+def compile_rules(rows: Iterable[dict[str, str]]) -> IncidentRules:
+    """Trigger lexicon rows (resources.event_triggers()) -> compiled rules."""
+    triggers, context, union = [], [], []
+    for row in rows:
+        if row["family"] == "context":
+            context.append(row["pattern"])
+            continue
+        triggers.append(
+            Trigger(
+                family=row["family"],
+                event_type=row["event_type"],
+                sub_event_type=row["sub_event_type"],
+                specificity=int(row["specificity"]),
+                needs_context=row["needs_context"] == "yes",
+                pattern=re.compile(rf"\b(?:{row['pattern']})\b", re.IGNORECASE),
+            )
+        )
+        union.append(row["pattern"])
+    return IncidentRules(
+        triggers=tuple(triggers),
+        context=re.compile(rf"\b(?:{'|'.join(context)})\b", re.IGNORECASE),
+        prefilter=rf"(?i)\b(?:{'|'.join([*union, ATTACK_VERBS])})\b",
+    )
+
+
+@dataclass
+class Mention:
+    """An entity mention with offsets relative to its sentence."""
+
+    start: int
+    end: int
+    label: str
+    text: str
+    name: str
+    category: str | None = None
+
+
+@dataclass
+class DocumentContext:
+    published: date | None
+    countries: list[str]  # ISO2 codes, most mentioned first
+    places: dict[int, list[Place]] = field(default_factory=dict)  # sentence position -> places
+    last_date: tuple[date, str, str] | None = None  # (date, precision, text)
+
+    def place_before(self, position: int) -> Place | None:
+        """The most precise place of the latest of the previous few sentences naming one."""
+        for earlier in range(position - 1, max(-1, position - 1 - CARRY_PLACE_SENTENCES), -1):
+            if self.places.get(earlier):
+                return min(self.places[earlier], key=lambda p: p.precision)
+        return None
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _sub_event_rank(trigger: Trigger) -> tuple[int, int]:
+    order = (
+        SUB_EVENT_ORDER.index(trigger.sub_event_type)
+        if trigger.sub_event_type in SUB_EVENT_ORDER
+        else 99
+    )
+    return (-trigger.specificity, order)
+
+
+def _clauses(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in _CLAUSE_BREAK.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text)))
+    return [(s, e) for s, e in spans if e > s]
+
+
+def _country_of_mention(mention: Mention, geocoder: Geocoder) -> str | None:
+    if mention.label == "NORP":
+        return demonym_lookup().get(name_key(mention.text)) or demonym_lookup().get(
+            name_key(mention.name)
+        )
+    if mention.label == "GPE":
+        return geocoder.country_of(mention.name) or geocoder.country_of(mention.text)
+    return None
+
+
+def actor_name(
+    mention: Mention, sentence: str, family: str, geocoder: Geocoder, unit_countries: dict[str, str]
+) -> str:
+    """ACLED-style actor name for an entity playing a role in an event."""
+    if mention.label in ("NORP", "GPE"):
+        code = _country_of_mention(mention, geocoder)
+        if code is None:
+            return mention.name
+        country = geocoder.country_name(code) or mention.name
+        role = _ROLE_AFTER.match(sentence[mention.end :])
+        if role:
+            word = role.group("word").lower()
+            if word.startswith(("police", "officer")):
+                return _GROUP_WORDS["police"].format(country=country)
+            if word.startswith(
+                ("civilian", "villager", "resident", "people", "children", "women", "famil")
+            ):
+                return _GROUP_WORDS["civilians"].format(country=country)
+            if word.startswith(("protester", "demonstrator")):
+                return _GROUP_WORDS["protesters"].format(country=country)
+            if word.startswith(("rebel", "insurgent", "opposition", "militant", "militia")):
+                return _GROUP_WORDS["rebels"].format(country=country)
+        if family == "threat":
+            return country
+        return f"Military Forces of {country}"
+    if mention.label == "MILITARY_UNIT":
+        code = unit_countries.get(mention.name)
+        if code and _GENERIC_FORCES.search(mention.text.strip()):
+            return f"Military Forces of {geocoder.country_name(code) or code}"
+    return mention.name
+
+
+def is_headline(sentence: str) -> bool:
+    """A title-case line without final punctuation ("Russian Outrage Over Drone Strike")."""
+    if sentence.rstrip().endswith((".", "!", "?", '"', "”")):
+        return False
+    words = _HEADLINE_WORD.findall(sentence)
+    if len(words) < 3:
+        return False
+    capitalised = sum(1 for w in words if w[0].isupper() or w.lower() in _SMALL_WORDS)
+    return capitalised / len(words) >= 0.8 and sum(1 for w in words if w[0].isupper()) >= 3
+
+
+_SMALL_WORDS = frozenset(
+    (
+        "a",
+        "an",
+        "the",
+        "of",
+        "on",
+        "in",
+        "at",
+        "to",
+        "for",
+        "and",
+        "or",
+        "as",
+        "by",
+        "with",
+        "over",
+        "after",
+        "into",
+        "from",
+    )
+)
+
+
+def lexicon_mentions(sentence: str, mentions: list[Mention]) -> list[Mention]:
+    """Nationality words the model missed ("Ukrainian" in a title-case line), as NORP."""
+    extra = []
+    for match in re.finditer(r"\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?s?\b", sentence):
+        if any(m.start < match.end() and match.start() < m.end for m in mentions):
+            continue
+        word = match.group(0)
+        if name_key(word) in demonym_lookup():
+            extra.append(Mention(match.start(), match.end(), "NORP", word, word))
+    return extra
+
+
+# --------------------------------------------------------------------------- roles
+
+
+def _eligible_actors(mentions: list[Mention], sentence: str, lo: int, hi: int) -> list[Mention]:
+    chosen = []
+    for m in mentions:
+        if m.label not in ACTOR_LABELS or m.start < lo or m.end > hi:
+            continue
+        if _SUPPLIER_SUFFIX.match(sentence[m.end : m.end + 16]):
+            continue
+        chosen.append(m)
+    return chosen
+
+
+def find_roles(
+    sentence: str,
+    mentions: list[Mention],
+    trigger: tuple[int, int],
+    clause: tuple[int, int],
+    family: str,
+) -> tuple[Mention | None, Mention | None]:
+    """(actor1, actor2) entity mentions for the trigger within its clause."""
+    lo, hi = clause
+    actors = _eligible_actors(mentions, sentence, lo, hi)
+    t_start, t_end = trigger
+    head = re.match(r"[\w'’-]+", sentence[t_start:t_end])
+    t_end = (
+        t_start + head.end() if head else t_end
+    )  # "intercept two Russian aircraft": after "intercept"
+    before = [m for m in actors if m.end <= t_start]
+    after = [m for m in actors if m.start >= t_end]
+    actor1 = actor2 = None
+    threat_noun = family == "threat" and bool(_THREAT_NOUN.match(sentence[t_start : trigger[1]]))
+
+    # the agent of a passive: "... was hit by Ukrainian drones" / "threats from Russia"
+    for m in after:
+        gap = sentence[t_end : m.start]
+        if _PASSIVE_BY.match(gap) or (
+            threat_noun and re.fullmatch(r"\s*(?:from|by)\s+(?:the\s+)?", gap)
+        ):
+            actor1 = m
+            break
+    if actor1 is None and before:
+        if family == "threat":
+            people = [m for m in before if m.label == "PERSON"]
+            pool = people or [m for m in before if not _OBLIQUE.search(sentence[lo : m.start])]
+            actor1 = pool[-1] if pool else None
+        else:
+            nearest = before[-1]
+            if _MODIFIER_GAP.match(sentence[nearest.end : t_start]) and nearest.label in (
+                "NORP",
+                "GPE",
+                "MILITARY_UNIT",
+                "ORG",
+            ):
+                actor1 = nearest  # "Ukrainian drone strike", "Israeli airstrikes"
+            else:
+                subjects = [m for m in before if not _OBLIQUE.search(sentence[lo : m.start])]
+                actor1 = subjects[0] if subjects else None
+    for m in after:
+        if m is actor1:
+            continue
+        prefix = sentence[t_end : m.start]
+        if family == "threat" and not re.fullmatch(
+            r"\s*(?:the\s+)?|\s*(?:[\w-]+\s+){0,3}?(?:against|to|at)\s+(?:the\s+)?", prefix
+        ):
+            break  # "warned the US", "threats against Kyiv"; anything else is too loose
+        if (
+            m.label == "GPE"
+            and _PLACE_PREPOSITION.search(prefix)
+            and not re.search(r"\b(?:on|against|targeting)\s+(?:the\s+)?$", prefix, re.IGNORECASE)
+        ):
+            continue  # "in Syria" is a place, not a target
+        if len(prefix.split()) <= 8:
+            actor2 = m
+        break
+    return actor1, actor2
+
+
+def _victims(sentence: str, t_end: int, clause_end: int, family: str) -> str | None:
+    """Target named by a noun rather than an entity: "killed three civilians"."""
+    if family not in ("attack", "protest", "riot"):
+        return None
+    match = _VICTIM_NOUNS.match(sentence[t_end:clause_end])
+    if not match:
+        return None
+    noun = match.group("noun").lower()
+    if noun.startswith(
+        (
+            "civilian",
+            "villager",
+            "resident",
+            "farmer",
+            "herder",
+            "women",
+            "children",
+            "worshipper",
+            "pilgrim",
+            "student",
+            "journalist",
+            "aid",
+            "passenger",
+        )
+    ):
+        return "Civilians"
+    if noun.startswith(("protester", "demonstrator")):
+        return "Protesters"
+    if noun.startswith("police"):
+        return "Police Forces"
+    return None
+
+
+# --------------------------------------------------------------------------- places and dates
+
+
+def _sentence_places(
+    sentence: str, mentions: list[Mention], context: DocumentContext, geocoder: Geocoder
+) -> list[tuple[Mention, Place]]:
+    found = []
+    candidates = [m for m in mentions if m.label in PLACE_LABELS]
+    # "X region/province" names a place even when the model missed or mislabelled X
+    for match in _ADMIN_PHRASE.finditer(sentence):
+        if not any(m.start <= match.start(1) < m.end for m in candidates):
+            candidates.append(
+                Mention(match.start(1), match.end(1), "GPE", match.group(1), match.group(1))
+            )
+    for m in candidates:
+        prefix = sentence[max(0, m.start - 40) : m.start]
+        near = bool(_NEAR.search(prefix))
+        text = sentence[m.start : m.end]
+        # keep a following "region/province" word with the name: "the Kursk region"
+        tail = re.match(
+            r"^\s+(region|province|oblast|governorate|district|state)\b",
+            sentence[m.end : m.end + 20],
+            re.IGNORECASE,
+        )
+        if tail:
+            text = f"{text} {tail.group(1)}"
+        # "Russia's Sumy region": the owner narrows the country
+        owner = re.search(r"([A-Z][\w-]+)'s\s+(?:the\s+)?$", prefix.replace("’", "'"))
+        if owner:
+            text = f"{owner.group(1)}'s {text}"
+        place = geocoder.geocode(text, context.countries, near=near)
+        if place is not None:
+            found.append((m, place))
+    return found
+
+
+def _best_place(
+    places: list[tuple[Mention, Place]], sentence: str, trigger_start: int
+) -> Place | None:
+    if not places:
+        return None
+
+    def rank(item: tuple[Mention, Place]) -> tuple:
+        m, place = item
+        prefixed = bool(_PLACE_PREPOSITION.search(sentence[max(0, m.start - 30) : m.start]))
+        return (place.precision, not prefixed, abs(m.start - trigger_start))
+
+    return min(places, key=rank)[1]
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _find_triggers(
+    clause_text: str, clause_mentions: list[Mention], rules: IncidentRules, has_context: bool
+) -> dict[str, tuple[Trigger, int, int]]:
+    """The best trigger per family in a clause: (trigger, start, end) relative to the clause."""
+    best: dict[str, tuple[Trigger, int, int]] = {}
+
+    def consider(trigger: Trigger, start: int, end: int) -> None:
+        if _ANAPHORA.search(clause_text[:start]):
+            return
+        current = best.get(trigger.family)
+        if current is None or (_sub_event_rank(trigger), start) < (
+            _sub_event_rank(current[0]),
+            current[1],
+        ):
+            best[trigger.family] = (trigger, start, end)
+
+    for trigger in rules.triggers:
+        if trigger.needs_context and not has_context:
+            continue
+        for match in trigger.pattern.finditer(clause_text):
+            consider(trigger, match.start(), match.end())
+    weapons = [
+        m for m in clause_mentions if m.label == "WEAPON" and m.category in WEAPON_SUB_EVENTS
+    ]
+    if weapons:
+        verbs = list(_ATTACK_VERB.finditer(clause_text))
+        for weapon in weapons:
+            near = [v for v in verbs if abs(v.start() - weapon.start) <= 80]
+            if near:
+                verb = min(near, key=lambda v: abs(v.start() - weapon.start))
+                event_type, sub_event_type = WEAPON_SUB_EVENTS[weapon.category]
+                consider(
+                    Trigger("attack", event_type, sub_event_type, 3, False, _ATTACK_VERB),
+                    verb.start(),
+                    verb.end(),
+                )
+    if "threat" in best:
+        threat_at = best["threat"][1]
+        for family in ("attack", "posture", "strategic"):
+            if family in best and best[family][1] > threat_at:
+                del best[family]  # "warned that strikes would follow": the strikes are the threat
+    return best
+
+
+def _incidents_for_sentence(
+    row: dict,
+    mentions: list[Mention],
+    context: DocumentContext,
+    rules: IncidentRules,
+    geocoder: Geocoder,
+    unit_countries: dict[str, str],
+) -> list[dict]:
+    sentence: str = row["text"]
+    mentions = sorted(mentions + lexicon_mentions(sentence, mentions), key=lambda m: m.start)
+    places = _sentence_places(sentence, mentions, context, geocoder)
+    results: list[dict] = []
+    clauses = _clauses(sentence)
+    for clause in clauses:
+        lo, hi = clause
+        clause_text = sentence[lo:hi]
+        clause_mentions = [
+            Mention(m.start - lo, m.end - lo, m.label, m.text, m.name, m.category)
+            for m in mentions
+            if lo <= m.start < hi
+        ]
+        has_context = bool(rules.context.search(clause_text)) or any(
+            m.label in ("WEAPON", "MILITARY_UNIT") for m in clause_mentions
+        )
+        best = _find_triggers(clause_text, clause_mentions, rules, has_context)
+        for family in FAMILY_ORDER:
+            if family not in best:
+                continue
+            trigger, m_start, m_end = best[family]
+            t_start, t_end = lo + m_start, lo + m_end
+            before = sentence[lo:t_start]
+            if family == "threat":
+                modality = "threatened"
+            elif _NEGATION.search(before[-40:]):
+                modality = "denied"
+            elif _HYPOTHETICAL.search(before[-60:]):
+                modality = "hypothetical"
+            else:
+                modality = "asserted"
+            actor1_m, actor2_m = find_roles(sentence, mentions, (t_start, t_end), clause, family)
+            actor1 = (
+                actor_name(actor1_m, sentence, family, geocoder, unit_countries)
+                if actor1_m
+                else None
+            )
+            actor2 = (
+                actor_name(actor2_m, sentence, family, geocoder, unit_countries)
+                if actor2_m
+                else None
+            )
+
+            if family == "threat":
+                # where a threat was made, not what it was about: only "In Moscow, X warned ..."
+                limit = (
+                    actor1_m.start if actor1_m is not None and actor1_m.start < t_start else t_start
+                )
+                usable = [
+                    p
+                    for p in places
+                    if p[0].start < limit
+                    and re.search(
+                        r"\b(?:in|from|at)\s+(?:the\s+)?$",
+                        sentence[max(0, p[0].start - 12) : p[0].start],
+                        re.IGNORECASE,
+                    )
+                ]
+                place = _best_place(usable, sentence, t_start)
+            else:
+                place = _best_place(
+                    [p for p in places if lo <= p[0].start < hi] or places, sentence, t_start
+                )
+            place_in_sentence = place is not None
+            if place is None and family != "threat":
+                place = context.place_before(row["position"])
+                if place is None and context.countries:
+                    place = geocoder.geocode(geocoder.country_name(context.countries[0]) or "", ())
+            country_name = geocoder.country_name(place.country_code) if place else None
+            if actor2 is None:
+                victims = _victims(sentence, t_end, hi, family)
+                if victims:
+                    actor2 = f"{victims} ({country_name})" if country_name else victims
+            if actor1 is None and family == "attack" and _UNKNOWN_ATTACKERS.search(clause_text):
+                actor1 = (
+                    f"Unidentified Armed Group ({country_name})"
+                    if country_name
+                    else "Unidentified Armed Group"
+                )
+
+            mention = find_date(sentence, context.published, near=t_start)
+            if mention is not None:
+                event_date, precision, date_text = mention.value, mention.precision, mention.text
+            elif context.last_date is not None:
+                event_date, precision, date_text = context.last_date
+            elif context.published is not None:
+                event_date, precision, date_text = context.published, "publication", None
+            else:
+                event_date = precision = date_text = None
+
+            fatalities = None
+            if family in VIOLENT_FAMILIES and modality == "asserted":
+                fatalities, _ = find_fatalities(clause_text)
+                if fatalities is None and len(clauses) > 1:
+                    fatalities, _ = find_fatalities(sentence)
+            weapons = sorted({m.name for m in clause_mentions if m.label == "WEAPON"})
+
+            confidence = 0.45 if trigger.specificity <= 2 else 0.6
+            confidence += 0.15 if actor1 else 0.0
+            confidence += 0.05 if actor2 else 0.0
+            confidence += 0.1 if place_in_sentence else (0.03 if place else 0.0)
+            confidence += 0.05 if mention is not None and mention.value is not None else 0.0
+            confidence += 0.05 if weapons and family == "attack" else 0.0
+            confidence -= 0.1 if modality in ("hypothetical", "denied") else 0.0
+            results.append(
+                {
+                    "incident_id": f"{row['sentence_id']}:{len(results)}",
+                    "doc_id": row["doc_id"],
+                    "sentence_id": row["sentence_id"],
+                    "char_start": row["char_start"] + t_start,
+                    "char_end": row["char_start"] + t_end,
+                    "trigger": sentence[t_start:t_end],
+                    "event_type": trigger.event_type,
+                    "sub_event_type": trigger.sub_event_type,
+                    "modality": modality,
+                    "actor1": actor1,
+                    "actor2": actor2,
+                    "location": place.name if place else None,
+                    "admin1": place.admin1 if place else None,
+                    "country": country_name,
+                    "country_code": place.country_code if place else None,
+                    "latitude": place.latitude if place else None,
+                    "longitude": place.longitude if place else None,
+                    "geo_precision": place.precision if place else None,
+                    "event_date": event_date,
+                    "date_precision": precision,
+                    "date_text": date_text,
+                    "fatalities": fatalities,
+                    "weapons": weapons,
+                    "confidence": round(max(0.05, min(0.95, confidence)), 2),
+                }
+            )
+    dated = find_date(sentence, context.published)
+    if dated is not None and dated.value is not None:
+        context.last_date = (dated.value, dated.precision, dated.text)
+    return results
+
+
+def _document_contexts(
+    documents: pl.DataFrame,
+    entities_by_doc: dict[str, list[tuple[int, str, str, str]]],
+    geocoder: Geocoder,
+) -> dict[str, DocumentContext]:
+    contexts = {}
+    for doc_id, published in zip(documents["doc_id"], documents["published_at"], strict=True):
+        counts: Counter = Counter()
+        for _, label, text, name in entities_by_doc.get(doc_id, ()):
+            mention = Mention(0, 0, label, text, name)
+            code = _country_of_mention(mention, geocoder)
+            if code is None and label == "GPE":
+                place = geocoder.geocode(name)
+                code = place.country_code if place and place.population >= 100_000 else None
+            if code:
+                counts[code] += 1
+        contexts[doc_id] = DocumentContext(
+            published=published.date() if published is not None else None,
+            countries=[code for code, _ in counts.most_common()],
+        )
+    return contexts
+
+
+def detect_incidents(
+    sentences: pl.DataFrame,
+    entities: pl.DataFrame,
+    documents: pl.DataFrame,
+    *,
+    rules: IncidentRules,
+    geocoder: Geocoder,
+    unit_countries: dict[str, str] | None = None,
+) -> pl.DataFrame:
+    """Sentences, entities and documents (``doc_id``, ``published_at``) -> ``incidents``."""
+    unit_countries = unit_countries or {}
+    candidates = sentences.filter(pl.col("text").str.contains(rules.prefilter)).sort(
+        "doc_id", "position"
+    )
+    # headlines repeat what the body says: use them only for documents that are all headline
+    headline = candidates["text"].map_elements(is_headline, return_dtype=pl.Boolean)
+    body_docs = candidates.filter(~headline)["doc_id"].unique().implode()
+    candidates = candidates.filter(~(headline & pl.col("doc_id").is_in(body_docs)))
+    if candidates.is_empty():
+        return conform(pl.DataFrame(schema=INCIDENTS), INCIDENTS)
+    candidate_docs = candidates["doc_id"].unique()
+    doc_entities = entities.filter(pl.col("doc_id").is_in(candidate_docs.implode())).join(
+        sentences.select("sentence_id", sentence_start="char_start", position="position"),
+        on="sentence_id",
+    )
+    weapons = weapon_categories()
+    by_sentence: dict[str, list[Mention]] = {}
+    by_doc: dict[str, list[tuple[int, str, str, str]]] = {}
+    all_places: dict[str, list[tuple[int, Mention, int]]] = {}
+    for row in doc_entities.sort("doc_id", "char_start").iter_rows(named=True):
+        offset = row["sentence_start"]
+        mention = Mention(
+            start=row["char_start"] - offset,
+            end=row["char_end"] - offset,
+            label=row["label"],
+            text=row["text"],
+            name=row["normalized_name"],
+            category=weapons.get(row["text"].lower()) if row["label"] == "WEAPON" else None,
+        )
+        by_sentence.setdefault(row["sentence_id"], []).append(mention)
+        by_doc.setdefault(row["doc_id"], []).append(
+            (row["position"], row["label"], row["text"], row["normalized_name"])
+        )
+        if row["label"] in PLACE_LABELS:
+            all_places.setdefault(row["doc_id"], []).append((row["position"], mention, offset))
+    contexts = _document_contexts(
+        documents.filter(pl.col("doc_id").is_in(candidate_docs.implode())), by_doc, geocoder
+    )
+    # places named in sentences that have no incident still locate later incidents
+    sentence_texts = (
+        dict(zip(sentences["sentence_id"], sentences["text"], strict=True)) if all_places else {}
+    )
+    for doc_id, items in all_places.items():
+        context = contexts[doc_id]
+        for position, mention, _ in items:
+            sentence_id = f"{doc_id}:{position}"
+            sentence = sentence_texts.get(sentence_id, "")
+            found = _sentence_places(sentence, [mention], context, geocoder)
+            if found:
+                context.places.setdefault(position, []).append(found[0][1])
+
+    rows: list[dict] = []
+    for row in candidates.iter_rows(named=True):
+        context = contexts[row["doc_id"]]
+        rows.extend(
+            _incidents_for_sentence(
+                row,
+                by_sentence.get(row["sentence_id"], []),
+                context,
+                rules,
+                geocoder,
+                unit_countries,
+            )
+        )
+    if not rows:
+        return conform(pl.DataFrame(schema=INCIDENTS), INCIDENTS)
+    return conform(pl.DataFrame(rows, schema=INCIDENTS, strict=False), INCIDENTS)

