@@ -53,19 +53,27 @@ def ingest(
             "--nlp/--no-nlp", help="Run the spaCy model (--no-nlp: rules and gazetteers only)."
         ),
     ] = True,
+    full_refresh: Annotated[
+        bool,
+        typer.Option("--full-refresh", help="Process every file again, not only new and changed ones."),
+    ] = False,
 ) -> None:
     """Load new and changed articles, validate every table and publish the warehouse.
 
     Runs the Prefect flow `ingest` in Prefect's embedded (ephemeral) mode: no server to
     start. Only files whose content changed since the last published version are
-    processed; bad files land in the `quarantine` table with a reason.
+    processed (and all of them again when sitrep's extractors changed); bad files land in
+    the `quarantine` table with a reason.
     """
     from flows.ingest import ingest as ingest_flow
 
     settings = _settings(source_dir=source, warehouse_path=warehouse)
     try:
         result = ingest_flow(
-            source=str(settings.source_dir), warehouse=str(settings.warehouse_path), nlp=nlp
+            source=str(settings.source_dir),
+            warehouse=str(settings.warehouse_path),
+            nlp=nlp,
+            full_refresh=full_refresh,
         )
     except Exception as error:
         typer.secho(f"ingest failed: {error}", fg=typer.colors.RED, err=True)
@@ -73,6 +81,7 @@ def ingest(
     typer.echo(
         f"run {result['run_id']} {result['status']}: {result['documents_seen']} files seen, "
         f"{result['documents_new']} new, {result['documents_changed']} changed, "
+        f"{result['documents_reprocessed']} reprocessed, "
         f"{result['documents_unchanged']} unchanged, {result['documents_deleted']} deleted, "
         f"{result['documents_quarantined']} quarantined -> {result['warehouse']}"
     )
@@ -98,7 +107,7 @@ def summary(
     with contextlib.closing(wh.connect(settings.warehouse_path, read_only=True)) as con:
         typer.echo(f"warehouse {settings.warehouse_path}")
         for table in TABLES:
-            count = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            count = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
             typer.echo(f"  {table:<20} {count:>9,} rows")
         last = con.execute(
             "SELECT run_id, status, documents_new, documents_changed, documents_quarantined "
@@ -120,7 +129,7 @@ def summary(
             """,
             [limit],
         ).fetchall()
-        total = con.execute("SELECT count(*) FROM incidents").fetchone()[0]
+        total = con.execute("SELECT count(*) FROM incidents").fetchall()[0][0]
     typer.echo(f"\nincidents ({min(limit, total)} of {total}):")
     header = f"  {'date':<10}  {'type':<34} {'modality':<12} {'actor1':<32} {'actor2':<30} {'where':<28} {'dead':>4}  file"
     typer.echo(header)
@@ -129,6 +138,38 @@ def summary(
             f"  {date!s:<10}  {sub[:34]:<34} {modality:<12} {(actor1 or '-')[:32]:<32} {(actor2 or '-')[:30]:<30} "
             f"{(where or '-')[:28]:<28} {'' if dead is None else dead:>4}  {path}"
         )
+
+
+@app.command()
+def query(
+    sql: Annotated[str, typer.Argument(help="SQL to run, e.g. \"select * from threats\".")],
+    warehouse: WarehouseOption = None,
+    csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
+    max_rows: Annotated[int, typer.Option(help="Rows to print in table mode.")] = 100,
+) -> None:
+    """Run one SQL query on the published warehouse, read-only (never blocks the nightly job)."""
+    from flows import warehouse as wh
+
+    settings = _settings(warehouse_path=warehouse)
+    if not settings.warehouse_path.exists():
+        typer.secho(f"no warehouse at {settings.warehouse_path}: run `sitrep ingest` first", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    import duckdb
+
+    with contextlib.closing(wh.connect(settings.warehouse_path, read_only=True)) as con:
+        try:
+            frame = con.sql(sql).pl()
+        except duckdb.Error as error:
+            typer.secho(f"query failed: {error}", fg=typer.colors.RED, err=True)
+            raise typer.Exit(1) from error
+    if csv:
+        typer.echo(frame.write_csv(), nl=False)
+        return
+    import polars as pl
+
+    with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
+        typer.echo(frame)
+    typer.echo(f"({len(frame)} rows)")
 
 
 def main() -> None:  # pragma: no cover

@@ -26,7 +26,7 @@ from flows import warehouse as wh
 from flows.refresh import RefreshPlan, load_records, plan_refresh, quarantine_rows, split_duplicates
 from flows.settings import Settings
 from flows.sources import SourceFile, read_metadata
-from transforms.pipeline import Tables, build_tables, load_resources
+from transforms.pipeline import Tables, build_tables, load_resources, pipeline_version
 from transforms.schemas import RUNS, TABLES, VALIDATION_RESULTS, conform
 
 FAIL_AT_ENV = "SITREP_FAIL_AT"  # for crash tests: fail on purpose at a named step
@@ -50,6 +50,7 @@ class RunSummary:
     documents_seen: int = 0
     documents_new: int = 0
     documents_changed: int = 0
+    documents_reprocessed: int = 0
     documents_unchanged: int = 0
     documents_deleted: int = 0
     documents_quarantined: int = 0
@@ -85,7 +86,15 @@ def prepare_candidate(paths: wh.WarehousePaths, run_id: str) -> Path:
 def plan(candidate: Path, settings: Settings) -> RefreshPlan:
     with contextlib.closing(wh.connect(candidate)) as con:
         documents, quarantine = wh.current_state(con)
-    refresh = plan_refresh(settings.source_dir, documents, quarantine, settings.max_file_bytes)
+    version = pipeline_version(settings.spacy_model, settings.nlp_enabled)
+    refresh = plan_refresh(
+        settings.source_dir,
+        documents,
+        quarantine,
+        settings.max_file_bytes,
+        version,
+        settings.full_refresh,
+    )
     _maybe_fail("plan-refresh")
     return refresh
 
@@ -162,7 +171,7 @@ def finalize(candidate: Path, run_row: pl.DataFrame, validation: pl.DataFrame) -
         if any(outcome.values()):
             raise wh.AuditError(wh.audit_report(outcome))
         counts = {
-            name: con.execute(f"SELECT count(*) FROM {name}").fetchone()[0] for name in TABLES
+            name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in TABLES
         }
         con.execute("CHECKPOINT")
     _maybe_fail("finalize-candidate")
@@ -195,6 +204,7 @@ def _run_row(
         "documents_seen": summary.documents_seen,
         "documents_new": summary.documents_new,
         "documents_changed": summary.documents_changed,
+        "documents_reprocessed": summary.documents_reprocessed,
         "documents_unchanged": summary.documents_unchanged,
         "documents_deleted": summary.documents_deleted,
         "documents_quarantined": summary.documents_quarantined,
@@ -263,6 +273,7 @@ def ingest(
     source: str | None = None,
     warehouse: str | None = None,
     nlp: bool | None = None,
+    full_refresh: bool = False,
 ) -> dict:
     """Load new and changed articles from ``source`` and publish a validated warehouse.
 
@@ -276,6 +287,8 @@ def ingest(
         overrides["warehouse_path"] = Path(warehouse)
     if nlp is not None:
         overrides["nlp_enabled"] = nlp
+    if full_refresh:
+        overrides["full_refresh"] = True
     settings = Settings(**overrides).resolved()
     return run_ingest(settings)
 
@@ -288,7 +301,10 @@ def run_ingest(settings: Settings) -> dict:
     summary = RunSummary(run_id=run_id, warehouse=str(paths.published))
     flow_run_id = flow_run.get_id()
     validation_frames: list[pl.DataFrame] = []
-    logger.info("run %s: %s -> %s", run_id, settings.source_dir, paths.published)
+    version = pipeline_version(settings.spacy_model, settings.nlp_enabled)
+    logger.info(
+        "run %s: %s -> %s (pipeline %s)", run_id, settings.source_dir, paths.published, version
+    )
 
     with wh.exclusive_lock(paths, wait_seconds=settings.lock_wait_seconds):
         candidate = prepare_candidate(paths, run_id)
@@ -297,12 +313,14 @@ def run_ingest(settings: Settings) -> dict:
             summary.documents_seen = refresh.files_seen
             summary.documents_new, summary.documents_changed = refresh.new, refresh.changed
             summary.documents_unchanged = refresh.unchanged
+            summary.documents_reprocessed = refresh.reprocessed
             summary.documents_deleted = len(refresh.deleted_paths)
             logger.info(
-                "%d files: %d new, %d changed, %d unchanged, %d deleted, %d still quarantined",
+                "%d files: %d new, %d changed, %d reprocessed (newer pipeline), %d unchanged, %d deleted, %d still quarantined",
                 refresh.files_seen,
                 refresh.new,
                 refresh.changed,
+                refresh.reprocessed,
                 refresh.unchanged,
                 len(refresh.deleted_paths),
                 refresh.quarantined_unchanged,
@@ -319,7 +337,7 @@ def run_ingest(settings: Settings) -> dict:
                 tables = (
                     transform_batch(raw, settings, run_id, started).as_dict() if raw.height else {}
                 )
-                quarantine = quarantine_rows(batch_rejections, run_id, started)
+                quarantine = quarantine_rows(batch_rejections, run_id, started, version)
                 to_check = (
                     {**tables, "quarantine": quarantine} if tables else {"quarantine": quarantine}
                 )
@@ -347,7 +365,7 @@ def run_ingest(settings: Settings) -> dict:
                     len(batch_rejections),
                 )
             if rejections:
-                quarantine = quarantine_rows(rejections, run_id, started)
+                quarantine = quarantine_rows(rejections, run_id, started, version)
                 validation_frames.append(validate_batch({"quarantine": quarantine}, run_id))
                 write_batch(candidate, {"quarantine": quarantine})
                 summary.documents_quarantined += len(rejections)
@@ -355,7 +373,9 @@ def run_ingest(settings: Settings) -> dict:
                     "source_path", "source_record", "reason", "detail"
                 ).to_dicts()
             summary.documents_quarantined += refresh.quarantined_unchanged
-            changed = refresh.new + refresh.changed + len(refresh.deleted_paths)
+            changed = (
+                refresh.new + refresh.changed + refresh.reprocessed + len(refresh.deleted_paths)
+            )
             summary.status = "published" if changed else "unchanged"
             summary.message = (
                 f"{summary.rows_written['documents']} documents loaded, {summary.documents_quarantined} quarantined, "

@@ -27,6 +27,7 @@ class RefreshPlan:
     to_load: list[SourceFile] = field(default_factory=list)
     new: int = 0
     changed: int = 0
+    reprocessed: int = 0  # unchanged content, processed by an older pipeline version
     unchanged: int = 0
     quarantined_unchanged: int = 0
     replaced_doc_ids: list[str] = field(default_factory=list)  # rows to remove before loading
@@ -38,22 +39,33 @@ class RefreshPlan:
 
 
 def plan_refresh(
-    source_dir: Path, documents: pl.DataFrame, quarantine: pl.DataFrame, max_bytes: int
+    source_dir: Path,
+    documents: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    max_bytes: int,
+    version: str,
+    full_refresh: bool = False,
 ) -> RefreshPlan:
-    """Compare the source folder with the candidate's current state."""
+    """Compare the source folder with the candidate's current state. Files processed by
+    another pipeline ``version`` (or all files, with ``full_refresh``) are processed again."""
     files = list_source_files(source_dir)
     current: dict[str, tuple[str, list[str]]] = {}
+    stale: set[str] = set()  # paths processed by another pipeline version
     tombstoned: dict[str, list[str]] = defaultdict(list)
     for row in documents.iter_rows(named=True):
         if row["deleted_at"] is None:
             file_hash, ids = current.get(row["source_path"], (row["file_hash"], []))
             ids.append(row["doc_id"])
             current[row["source_path"]] = (file_hash, ids)
+            if full_refresh or row["pipeline_version"] != version:
+                stale.add(row["source_path"])
         else:
             tombstoned[row["source_path"]].append(row["doc_id"])
+    held_any = set(quarantine["source_path"].to_list())
     held: dict[str, tuple[str | None, str]] = {
         row["source_path"]: (row["file_hash"], row["reason"])
         for row in quarantine.iter_rows(named=True)
+        if not full_refresh and row["pipeline_version"] == version
     }
     plan = RefreshPlan(files_seen=len(files))
     present = set()
@@ -66,34 +78,33 @@ def plan_refresh(
                 plan.replaced_doc_ids.extend(current[file.path][1])
             plan.dropped_quarantine_paths.append(file.path)
             continue
-        if file.path in current and current[file.path][0] == file_hash:
+        if file.path in current and current[file.path][0] == file_hash and file.path not in stale:
             plan.unchanged += 1
             for doc_id in current[file.path][1]:
                 plan.known_doc_ids[doc_id] = file.path
             continue
-        if (
-            file.path in held
-            and held[file.path][0] == file_hash
-            and held[file.path][1] != "duplicate_document"
-        ):
+        if file.path in held and held[file.path][0] == file_hash and held[file.path][1] != "duplicate_document":
             plan.quarantined_unchanged += 1
             continue
         plan.to_load.append(file)
         if file.path in current:
-            plan.changed += 1
+            if current[file.path][0] == file_hash:
+                plan.reprocessed += 1
+            else:
+                plan.changed += 1
             plan.replaced_doc_ids.extend(current[file.path][1])
-        elif file.path in held or file.path in tombstoned:
+        elif file.path in held_any or file.path in tombstoned:
             plan.changed += 1
         else:
             plan.new += 1
         plan.replaced_doc_ids.extend(tombstoned.get(file.path, []))
-        if file.path in held:
+        if file.path in held_any:
             plan.dropped_quarantine_paths.append(file.path)
     for path, (_, ids) in current.items():
         if path not in present:
             plan.deleted_paths.append(path)
             plan.deleted_doc_ids.extend(ids)
-    for path in held:
+    for path in held_any:
         if path not in present:
             plan.dropped_quarantine_paths.append(path)
     return plan
@@ -129,7 +140,10 @@ def load_records(
 
 
 def quarantine_rows(
-    rejections: list[tuple[SourceFile, str | None, Rejection]], run_id: str, at: datetime
+    rejections: list[tuple[SourceFile, str | None, Rejection]],
+    run_id: str,
+    at: datetime,
+    version: str,
 ) -> pl.DataFrame:
     rows = [
         {
@@ -139,6 +153,7 @@ def quarantine_rows(
             "reason": rejection.reason,
             "detail": rejection.detail,
             "run_id": run_id,
+            "pipeline_version": version,
             "quarantined_at": at,
         }
         for file, file_hash, rejection in rejections

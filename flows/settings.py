@@ -34,6 +34,10 @@ class Settings(BaseSettings):
         ),
     )
     nlp_enabled: bool = Field(True, description="Run the spaCy model (off only for benchmarks).")
+    full_refresh: bool = Field(
+        False,
+        description="Process every file again, even unchanged ones (normally automatic when the pipeline changed).",
+    )
     nlp_batch_size: int = Field(64, ge=1, description="Documents per nlp.pipe batch.")
     nlp_workers: int = Field(1, ge=1, description="Processes for nlp.pipe.")
     chunk_documents: int = Field(

@@ -67,9 +67,18 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create missing tables, and add columns that a newer sitrep declares (as NULL) to
+    tables of an older warehouse. Returns the columns added."""
+    added = []
     for name, schema in TABLES.items():
         con.execute(create_table_sql(name, schema))
+        existing = {row[0] for row in con.execute(f"DESCRIBE {name}").fetchall()}
+        for column, dtype in schema.items():
+            if column not in existing:
+                con.execute(f"ALTER TABLE {name} ADD COLUMN {column} {duckdb_type(dtype)}")
+                added.append(f"{name}.{column}")
+    return added
 
 
 # --------------------------------------------------------------------------- paths
@@ -170,7 +179,7 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
         return 0
     con.register("_incoming", frame.select(TABLES[table].names()))
     try:
-        con.execute(f"INSERT INTO {table} SELECT * FROM _incoming")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
     finally:
         con.unregister("_incoming")
     return len(frame)
@@ -209,7 +218,7 @@ def tombstone_documents(con: duckdb.DuckDBPyConnection, doc_ids: list[str], dele
 def current_state(con: duckdb.DuckDBPyConnection) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(documents: source_path, file_hash, doc_id, deleted_at; quarantine rows)."""
     documents = con.sql(
-        "SELECT source_path, source_record, file_hash, doc_id, deleted_at FROM documents"
+        "SELECT source_path, source_record, file_hash, doc_id, pipeline_version, deleted_at FROM documents"
     ).pl()
     quarantine = con.sql("SELECT * FROM quarantine").pl()
     return documents, quarantine

@@ -68,3 +68,17 @@ def test_parse_number():
 )
 def test_war_totals_are_not_incident_deaths(sentence):
     assert find_fatalities(sentence) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("AFP Thursday 5 Feb 2015 At least 45 people were killed in air strikes.", 45),
+        ("13 civilians killed 43 others injured due to rocket attacks.", 13),
+        ("Forces have killed 304 militants and left more than 170 wounded.", 304),
+        ("The blast left 12 people dead.", 12),
+        ("More than 300 people have been killed in air strikes since April.", None),
+    ],
+)
+def test_years_injuries_and_running_totals_are_not_counted(sentence, expected):
+    assert find_fatalities(sentence)[0] == expected

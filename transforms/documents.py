@@ -616,7 +616,9 @@ def dateline_date() -> pl.Expr:
     return pl.coalesce(candidates)
 
 
-def build_documents(raw: pl.DataFrame, run_id: str, ingested_at: datetime) -> pl.DataFrame:
+def build_documents(
+    raw: pl.DataFrame, run_id: str, ingested_at: datetime, pipeline_version: str = "unversioned"
+) -> pl.DataFrame:
     """Raw records -> ``documents``: one row per document.
 
     The publication date comes from the record's metadata, else from a dateline in the
@@ -637,6 +639,7 @@ def build_documents(raw: pl.DataFrame, run_id: str, ingested_at: datetime) -> pl
         word_count=pl.col("text").str.count_matches(r"\S+"),
         ingested_at=pl.lit(ingested_at, dtype=DOCUMENTS["ingested_at"]),
         run_id=pl.lit(run_id),
+        pipeline_version=pl.lit(pipeline_version),
         deleted_at=pl.lit(None, dtype=DOCUMENTS["deleted_at"]),
     )
     return conform(frame, DOCUMENTS)

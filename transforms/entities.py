@@ -14,7 +14,7 @@ from transforms.schemas import ENTITIES, conform
 
 # Labels whose names are looked up in the alias lexicons (not PERSON: "Jordan" the person
 # must not become the country).
-_ALIASED_LABELS = ("NORP", "FAC", "ORG", "GPE", "LOC", "MILITARY_UNIT")
+_ALIASED_LABELS = ("NORP", "FAC", "ORG", "GPE", "LOC", "MILITARY_UNIT", "WEAPON")
 
 
 def cleaned_name(text: pl.Expr) -> pl.Expr:
@@ -69,11 +69,38 @@ def build_entities(
         .filter(pl.col("sentence_id").is_not_null())
         .with_columns(cleaned=cleaned_name(pl.col("text")))
         .with_columns(key=alias_key(pl.col("cleaned")))
-        .join(aliases.lazy().rename({"canonical": "alias_name"}), on="key", how="left")
+        .with_columns(possessive_key=pl.col("key").str.replace(r"(\w{3,})s$", "$1"))
+        .join(
+            aliases.lazy().select("key", alias_name="canonical", alias_kind="kind"),
+            on="key",
+            how="left",
+        )
+        .join(
+            # "Syrias": a possessive that lost its apostrophe (common in scraped text)
+            aliases.lazy()
+            .filter(pl.col("kind") == "country")
+            .select(possessive_key="key", possessive_name="canonical"),
+            on="possessive_key",
+            how="left",
+        )
+        .with_columns(
+            alias_name=pl.coalesce("alias_name", "possessive_name"),
+            alias_kind=pl.when(
+                pl.col("alias_name").is_null() & pl.col("possessive_name").is_not_null()
+            )
+            .then(pl.lit("country"))
+            .otherwise("alias_kind"),
+        )
         .with_columns(
             normalized_name=pl.when(pl.col("label").is_in(_ALIASED_LABELS))
             .then(pl.coalesce("alias_name", "cleaned"))
             .otherwise(pl.col("cleaned")),
+            # a country name is a GPE whatever the model said (OntoNotes labels them GPE)
+            label=pl.when(
+                pl.col("label").is_in(_ALIASED_LABELS) & (pl.col("alias_kind") == "country")
+            )
+            .then(pl.lit("GPE"))
+            .otherwise("label"),
             entity_id=pl.concat_str(
                 "doc_id",
                 pl.lit(":"),

@@ -35,11 +35,12 @@ _WORD_NUMBER = (
 _VAGUE = r"a few|several|a number of|many|scores of|a dozen|dozens of|dozens|tens of|hundreds of|hundreds|thousands of|a handful of"
 NUMBER = rf"(?:\d{{1,3}}(?:,\d{{3}})+|\d+|{_WORD_NUMBER}|{_VAGUE}|an?|one)"
 _QUALIFIER = r"(?:at least|at most|more than|over|about|around|some|nearly|almost|up to|as many as|an estimated|approximately|roughly|a total of|another|other|a further|further)\s+"
+_MODIFIER = r"(?:(?!(?:at|least|more|than|about|over|some|nearly|almost|and|were|was|killed|injured|wounded)\b)[A-Za-z][A-Za-z'-]*\s+)"
 _VICTIMS = (
-    r"(?:\w+[- ]){0,3}?(?:people|persons|civilians?|soldiers?|troops|servicemen|servicemembers|members|militants?|insurgents?|rebels?|fighters?"
+    rf"{_MODIFIER}{{0,3}}?(?:people|persons|civilians?|soldiers?|troops|servicemen|servicemembers|members|militants?|insurgents?|rebels?|fighters?"
     r"|police(?:men|officers)?|officers?|guards?|children|women|men|man|woman|villagers?|residents?|protesters?|demonstrators?"
     r"|workers?|students?|worshippers|pilgrims|personnel|gunmen|attackers|assailants|combatants|recruits|conscripts|others?"
-    r"|individuals?|farmers?|herders?|passengers|family members|relatives|journalists?|doctors?|nurses?|bodies|Taliban|members)"
+    r"|individuals?|farmers?|herders?|passengers|family members|relatives|journalists?|doctors?|nurses?|bodies|Taliban|terrorists?|jihadists?)\b"
 )
 _DEATH = r"(?:killed|dead|died|slain|massacred|executed|murdered|beheaded|lost their lives|were killed|was killed|have been killed|had been killed|shot dead|gunned down|perished|deaths?|fatalities|bodies)"
 
@@ -47,8 +48,10 @@ _ARTICLES = ("a", "an")
 _PATTERNS = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
-        # "killing 12 people", "killed at least 5 soldiers", "leaving 3 dead"
-        rf"\b(?:killing|killed|kills|kill|leaving|left|claimed the lives of|claiming the lives of|claiming|executed|executing|massacred|murdered|beheaded)\s+(?:{_QUALIFIER})?(?P<n>{NUMBER})\b(?!\s*(?:%|percent|km|kilomet|miles?|metres?|meters?|years?|days?|hours?|minutes?|times))(?:\s+{_VICTIMS})?",
+        # "killing 12 people", "killed at least 5 soldiers" (not "killed 2, injured 43 others")
+        rf"\b(?:killing|killed|kills|kill|claimed the lives of|claiming the lives of|executed|executing|massacred|murdered|beheaded)\s+(?:{_QUALIFIER})?(?P<n>{NUMBER})\b(?!\s*(?:%|percent|km|kilomet|miles?|metres?|meters?|years?|days?|hours?|minutes?|times))(?:\s+{_VICTIMS})?(?!\s+(?:were\s+|others\s+)?(?:injured|wounded|hurt))",
+        # "leaving 3 dead", "left 12 people dead"
+        rf"\b(?:leaving|left)\s+(?:{_QUALIFIER})?(?P<n>{NUMBER})\s+(?:{_VICTIMS}\s+)?dead\b",
         # "12 people were killed", "five soldiers died", "3 dead"
         rf"(?:^|[\s,(])(?:{_QUALIFIER})?(?P<n>{NUMBER})\s+(?:(?P<v>{_VICTIMS})\s+)?(?:were|was|have been|had been|are|been)?\s*(?:reportedly\s+|also\s+|later\s+)?(?:killed|dead|died|slain|massacred|executed|murdered|beheaded|lost their lives|shot dead|gunned down|perished)\b",
         # "two soldiers and three civilians were killed": both counts
@@ -66,7 +69,7 @@ _ZERO = re.compile(
 )
 # Totals of a whole war are not an incident's deaths: "the conflict has killed 300,000 since 2011".
 _CUMULATIVE = re.compile(
-    r"\b(?:since (?:the )?(?:start|beginning|outbreak|onset)|since (?:19|20)\d\d|since (?:it|the (?:war|conflict|uprising|revolt|crisis)) (?:began|started|erupted)"
+    r"\b(?:since (?:the )?(?:start|beginning|outbreak|onset)|since (?:19|20)\d\d|since (?:early |late |mid-?)?(?:January|February|March|April|May|June|July|August|September|October|November|December|last)|since (?:it|the (?:war|conflict|uprising|revolt|crisis)) (?:began|started|erupted)"
     r"|(?:war|conflict|uprising|crisis|fighting) (?:has|have|had) (?:so far )?(?:killed|claimed)|death toll (?:of|in) the (?:war|conflict)|in total|overall toll)\b",
     re.IGNORECASE,
 )
@@ -114,7 +117,7 @@ def find_fatalities(sentence: str) -> tuple[int | None, str | None]:
             if value is None:
                 continue
             before = sentence[max(0, match.start("n") - 25) : match.start("n")]
-            if number == 1 and _NOT_DEATH_CONTEXT.search(before):
+            if number == 2 and _NOT_DEATH_CONTEXT.search(before):
                 continue
             if re.search(r"\bno\s+$", before, re.IGNORECASE):
                 continue  # "no one was killed" is handled as zero below
@@ -122,13 +125,13 @@ def find_fatalities(sentence: str) -> tuple[int | None, str | None]:
                 match.groupdict().get("v") or number == 0
             ):
                 continue  # "an airstrike killed ..." is not a count
-            if number == 2:
+            if number == 3:
                 second = parse_number(match.group("m"))
                 if second is not None:
                     counts = [c for c in counts if not match.start() <= c[0] < match.end()]
                     counts.append((match.start("n"), value + second, match.group(0).strip()))
                 continue
-            if number == 3:
+            if number == 4:
                 toll = (
                     (value, match.group(0).strip())
                     if toll is None

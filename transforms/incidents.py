@@ -96,7 +96,15 @@ _HYPOTHETICAL = re.compile(
     re.IGNORECASE,
 )
 _SUPPLIER_SUFFIX = re.compile(
-    r"^-(?:supplied|made|provided|built|donated|manufactured|produced|designed|funded)\b"
+    r"^-(?:supplied|made|provided|built|donated|manufactured|produced|designed|funded|based)\b"
+)
+# sources and reporters are not actors: "... the Observatory said", "according to Reuters"
+_REPORTED_AFTER = re.compile(
+    r"^\s*(?:[\w-]+\s+){0,2}?(?:said|says|reported|reports|told|stated|claimed|announced|added|quoted|cited|confirmed)\b",
+    re.IGNORECASE,
+)
+_REPORTED_BEFORE = re.compile(
+    r"\b(?:according to|told|quoted by|cited by|reported by|said)\s+(?:the\s+)?$", re.IGNORECASE
 )
 _OBLIQUE = re.compile(
     r"\b(?:on|against|in|at|of|from|near|to|with|over|into|for|across|toward|towards|inside|outside|between|and)\s+(?:the\s+|a\s+|an\s+)?$",
@@ -348,13 +356,22 @@ def lexicon_mentions(sentence: str, mentions: list[Mention]) -> list[Mention]:
 # --------------------------------------------------------------------------- roles
 
 
-def _eligible_actors(mentions: list[Mention], sentence: str, lo: int, hi: int) -> list[Mention]:
+def _eligible_actors(
+    mentions: list[Mention], sentence: str, lo: int, hi: int, family: str, geocoder: Geocoder | None
+) -> list[Mention]:
     chosen = []
     for m in mentions:
         if m.label not in ACTOR_LABELS or m.start < lo or m.end > hi:
             continue
         if _SUPPLIER_SUFFIX.match(sentence[m.end : m.end + 16]):
-            continue
+            continue  # "US-supplied HIMARS", "Britain-based monitor"
+        if m.label == "GPE" and geocoder is not None and _country_of_mention(m, geocoder) is None:
+            continue  # a town or region is where something happened, not who did it
+        if family != "threat" and (
+            _REPORTED_AFTER.match(sentence[m.end : m.end + 40])
+            or _REPORTED_BEFORE.search(sentence[max(0, m.start - 20) : m.start])
+        ):
+            continue  # the source of the report, not a party to the event
         chosen.append(m)
     return chosen
 
@@ -365,10 +382,11 @@ def find_roles(
     trigger: tuple[int, int],
     clause: tuple[int, int],
     family: str,
+    geocoder: Geocoder | None = None,
 ) -> tuple[Mention | None, Mention | None]:
     """(actor1, actor2) entity mentions for the trigger within its clause."""
     lo, hi = clause
-    actors = _eligible_actors(mentions, sentence, lo, hi)
+    actors = _eligible_actors(mentions, sentence, lo, hi, family, geocoder)
     t_start, t_end = trigger
     head = re.match(r"[\w'’-]+", sentence[t_start:t_end])
     t_end = (
@@ -472,6 +490,8 @@ def _sentence_places(
                 Mention(match.start(1), match.end(1), "GPE", match.group(1), match.group(1))
             )
     for m in candidates:
+        if sentence[m.end : m.end + 7].lower().startswith("-based"):
+            continue  # "Britain-based monitor": where the source sits, not the event
         prefix = sentence[max(0, m.start - 40) : m.start]
         near = bool(_NEAR.search(prefix))
         text = sentence[m.start : m.end]
@@ -593,7 +613,9 @@ def _incidents_for_sentence(
                 modality = "hypothetical"
             else:
                 modality = "asserted"
-            actor1_m, actor2_m = find_roles(sentence, mentions, (t_start, t_end), clause, family)
+            actor1_m, actor2_m = find_roles(
+                sentence, mentions, (t_start, t_end), clause, family, geocoder
+            )
             actor1 = (
                 actor_name(actor1_m, sentence, family, geocoder, unit_countries)
                 if actor1_m

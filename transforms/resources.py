@@ -175,19 +175,30 @@ def unit_countries() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def entity_aliases() -> pl.DataFrame:
-    """key -> normalized_name for countries, demonyms, organisations and units."""
-    rows: dict[str, str] = {}
+    """key -> (canonical, kind) for countries, demonyms, organisations, units and weapons.
+
+    A weapon's name is the first phrase of its row ("rockets" -> "rocket"); a demonym's is
+    its adjective ("Russians" -> "Russian").
+    """
+    rows: dict[str, tuple[str, str]] = {}
     for row in countries().iter_rows(named=True):
         for variant in (row["name"], *row["aliases"]):
-            rows.setdefault(name_key(variant), row["name"])
-        if row["demonyms"]:
-            for demonym in row["demonyms"]:
-                rows.setdefault(name_key(demonym), row["demonyms"][0])
+            rows.setdefault(name_key(variant), (row["name"], "country"))
+        for demonym in row["demonyms"]:
+            rows.setdefault(name_key(demonym), (row["demonyms"][0], "demonym"))
     for key, canonical in organization_aliases().items():
-        rows.setdefault(key, canonical)
+        rows.setdefault(key, (canonical, "organization"))
+    for row in _read_csv("weapons.csv"):
+        phrases = _split(row["phrases"])
+        for phrase in phrases:
+            rows.setdefault(name_key(phrase), (phrases[0], "weapon"))
     return pl.DataFrame(
-        {"key": list(rows), "canonical": list(rows.values())},
-        schema={"key": pl.String, "canonical": pl.String},
+        {
+            "key": list(rows),
+            "canonical": [v[0] for v in rows.values()],
+            "kind": [v[1] for v in rows.values()],
+        },
+        schema={"key": pl.String, "canonical": pl.String, "kind": pl.String},
     )
 
 

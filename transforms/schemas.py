@@ -44,6 +44,7 @@ DOCUMENTS = pl.Schema(
         "word_count": pl.Int32,
         "ingested_at": UTC_DATETIME,
         "run_id": pl.String,  # run that ingested this version
+        "pipeline_version": pl.String,  # fingerprint of the code, lexicons and model that processed it
         "deleted_at": UTC_DATETIME,  # set when the source file disappeared
     }
 )
@@ -211,6 +212,7 @@ QUARANTINE = pl.Schema(
         "reason": pl.String,  # one of QUARANTINE_REASONS
         "detail": pl.String,
         "run_id": pl.String,
+        "pipeline_version": pl.String,
         "quarantined_at": UTC_DATETIME,
     }
 )
@@ -227,6 +229,7 @@ RUNS = pl.Schema(
         "documents_seen": pl.Int32,
         "documents_new": pl.Int32,
         "documents_changed": pl.Int32,
+        "documents_reprocessed": pl.Int32,  # unchanged files processed again by a newer pipeline
         "documents_unchanged": pl.Int32,
         "documents_deleted": pl.Int32,
         "documents_quarantined": pl.Int32,
