@@ -55,7 +55,9 @@ def ingest(
     ] = True,
     full_refresh: Annotated[
         bool,
-        typer.Option("--full-refresh", help="Process every file again, not only new and changed ones."),
+        typer.Option(
+            "--full-refresh", help="Process every file again, not only new and changed ones."
+        ),
     ] = False,
 ) -> None:
     """Load new and changed articles, validate every table and publish the warehouse.
@@ -142,7 +144,7 @@ def summary(
 
 @app.command()
 def query(
-    sql: Annotated[str, typer.Argument(help="SQL to run, e.g. \"select * from threats\".")],
+    sql: Annotated[str, typer.Argument(help='SQL to run, e.g. "select * from threats".')],
     warehouse: WarehouseOption = None,
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
     max_rows: Annotated[int, typer.Option(help="Rows to print in table mode.")] = 100,
@@ -152,7 +154,11 @@ def query(
 
     settings = _settings(warehouse_path=warehouse)
     if not settings.warehouse_path.exists():
-        typer.secho(f"no warehouse at {settings.warehouse_path}: run `sitrep ingest` first", fg=typer.colors.RED, err=True)
+        typer.secho(
+            f"no warehouse at {settings.warehouse_path}: run `sitrep ingest` first",
+            fg=typer.colors.RED,
+            err=True,
+        )
         raise typer.Exit(1)
     import duckdb
 
@@ -167,7 +173,13 @@ def query(
         return
     import polars as pl
 
-    with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=60, tbl_width_chars=200, tbl_hide_dataframe_shape=True):
+    with pl.Config(
+        tbl_rows=max_rows,
+        tbl_cols=-1,
+        fmt_str_lengths=60,
+        tbl_width_chars=200,
+        tbl_hide_dataframe_shape=True,
+    ):
         typer.echo(frame)
     typer.echo(f"({len(frame)} rows)")
 

@@ -83,7 +83,11 @@ def plan_refresh(
             for doc_id in current[file.path][1]:
                 plan.known_doc_ids[doc_id] = file.path
             continue
-        if file.path in held and held[file.path][0] == file_hash and held[file.path][1] != "duplicate_document":
+        if (
+            file.path in held
+            and held[file.path][0] == file_hash
+            and held[file.path][1] != "duplicate_document"
+        ):
             plan.quarantined_unchanged += 1
             continue
         plan.to_load.append(file)

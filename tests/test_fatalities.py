@@ -82,3 +82,20 @@ def test_war_totals_are_not_incident_deaths(sentence):
 )
 def test_years_injuries_and_running_totals_are_not_counted(sentence, expected):
     assert find_fatalities(sentence)[0] == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("During the operation, the security force also detained two suspected insurgents.", 2),
+        ("Police arrested 12 protesters in the capital.", 12),
+        ("Three suspects were arrested on Sunday.", 3),
+        ("A Taliban leader was arrested during a security operation.", 1),
+        ("The force detained a suspected insurgent.", 1),
+        ("The leader was arrested in 2012.", None),
+    ],
+)
+def test_detained_counts(sentence, expected):
+    from transforms.fatalities import find_detained
+
+    assert find_detained(sentence) == expected

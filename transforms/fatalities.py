@@ -154,3 +154,37 @@ def find_fatalities(sentence: str) -> tuple[int | None, str | None]:
     if zero:
         return 0, zero.group(0)
     return None, None
+
+
+_DETAINEES = rf"(?:{_VICTIMS}|(?:{_MODIFIER}){{0,3}}?(?:suspect(?:ed|s)?(?:\s+\w+)?|leaders?|commanders?|facilitators?|members?|operatives?|bomb-?makers?))"
+_DETAINED_PATTERNS = tuple(
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        # "detained two suspected insurgents", "arrested 12 people"
+        rf"\b(?:detain(?:ed|ing|s)?|arrest(?:ed|ing|s)?|captur(?:ed|ing|es)|apprehend(?:ed|ing|s)?|took|taken)\s+(?:{_QUALIFIER})?(?P<n>{NUMBER})\b(?:\s+(?P<v>{_DETAINEES}))?(?!\s*(?:%|percent|km|years?|days?|hours?))",
+        # "two suspects were detained", "12 people were arrested"
+        rf"(?:^|[\s,(])(?:{_QUALIFIER})?(?P<n>{NUMBER})\s+(?:(?P<v>{_DETAINEES})\s+)?(?:were|was|have been|had been)\s+(?:\w+\s+)?(?:detained|arrested|captured|apprehended|taken into custody)\b",
+    )
+)
+
+
+def find_detained(sentence: str) -> int | None:
+    """People stated as detained, arrested or captured in the sentence; None if unstated."""
+    counts: dict[int, int] = {}
+    for number, pattern in enumerate(_DETAINED_PATTERNS):
+        for match in pattern.finditer(sentence):
+            value = parse_number(match.group("n"))
+            if value is None or re.fullmatch(r"(?:19|20)\d\d", match.group("n")):
+                continue
+            if match.group("n").lower() in _ARTICLES and not match.group("v"):
+                continue
+            if (
+                number == 0
+                and not match.group("v")
+                and match.group(0).lower().startswith(("took", "taken"))
+            ):
+                continue
+            if any(abs(match.start("n") - start) < 3 for start in counts):
+                continue
+            counts[match.start("n")] = value
+    return sum(counts.values()) if counts else None

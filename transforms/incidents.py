@@ -39,7 +39,7 @@ from datetime import date
 import polars as pl
 
 from transforms.dates import find_date
-from transforms.fatalities import find_fatalities
+from transforms.fatalities import find_detained, find_fatalities
 from transforms.geocode import Geocoder, Place
 from transforms.resources import demonym_lookup, name_key, weapon_categories
 from transforms.schemas import INCIDENTS, conform
@@ -679,6 +679,11 @@ def _incidents_for_sentence(
                 fatalities, _ = find_fatalities(clause_text)
                 if fatalities is None and len(clauses) > 1:
                     fatalities, _ = find_fatalities(sentence)
+            detained = (
+                find_detained(clause_text)
+                if trigger.sub_event_type == "Arrests" and modality == "asserted"
+                else None
+            )
             weapons = sorted({m.name for m in clause_mentions if m.label == "WEAPON"})
 
             confidence = 0.45 if trigger.specificity <= 2 else 0.6
@@ -712,6 +717,7 @@ def _incidents_for_sentence(
                     "date_precision": precision,
                     "date_text": date_text,
                     "fatalities": fatalities,
+                    "detained": detained,
                     "weapons": weapons,
                     "confidence": round(max(0.05, min(0.95, confidence)), 2),
                 }

@@ -182,6 +182,7 @@ INCIDENTS = pl.Schema(
         "date_precision": pl.String,  # day | week | month | year | publication; null if unknown
         "date_text": pl.String,  # the expression the date came from
         "fatalities": pl.Int32,  # null when the text does not say
+        "detained": pl.Int32,  # people arrested/detained/captured (arrests only); null when unstated
         "weapons": pl.List(pl.String),
         "confidence": pl.Float64,  # in [0, 1]
     }
