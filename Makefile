@@ -15,7 +15,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 
-.PHONY: help setup run test lint format summary clean
+.PHONY: help setup run serve test lint format summary clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ setup: $(UV) ## Install Python dependencies (locked) into .venv
 run: setup ## Ingest seeds/ into warehouse/sitrep.duckdb and print a summary
 	$(UV) run --locked sitrep ingest --source seeds --warehouse warehouse/sitrep.duckdb
 	$(UV) run --locked sitrep summary --warehouse warehouse/sitrep.duckdb
+
+serve: setup ## Local Prefect server + ingest/nightly deployment + worker (Ctrl-C stops all)
+	$(UV) run --locked python -m flows.serve
 
 test: setup ## Run the whole test suite
 	$(UV) run --locked pytest

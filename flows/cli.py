@@ -43,6 +43,26 @@ def _settings(**overrides):
     return Settings(**{k: v for k, v in overrides.items() if v is not None}).resolved()
 
 
+def _reachable_prefect_api():
+    """Run against the configured Prefect server, or embedded when the configured one is a
+    local server that is not running (e.g. a prefect.toml left by a killed `make serve`)."""
+    from urllib.parse import urlparse
+
+    from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+
+    from flows.serve import is_healthy
+
+    url = get_current_settings().api.url
+    if url and urlparse(url).hostname in ("127.0.0.1", "localhost", "::1") and not is_healthy(url):
+        typer.secho(
+            f"the Prefect server at {url} is not running (stale prefect.toml?); running embedded instead",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+        return temporary_settings(restore_defaults={PREFECT_API_URL})
+    return contextlib.nullcontext()
+
+
 @app.command()
 def ingest(
     source: SourceOption = None,
@@ -71,12 +91,13 @@ def ingest(
 
     settings = _settings(source_dir=source, warehouse_path=warehouse)
     try:
-        result = ingest_flow(
-            source=str(settings.source_dir),
-            warehouse=str(settings.warehouse_path),
-            nlp=nlp,
-            full_refresh=full_refresh,
-        )
+        with _reachable_prefect_api():
+            result = ingest_flow(
+                source=str(settings.source_dir),
+                warehouse=str(settings.warehouse_path),
+                nlp=nlp,
+                full_refresh=full_refresh,
+            )
     except Exception as error:
         typer.secho(f"ingest failed: {error}", fg=typer.colors.RED, err=True)
         raise typer.Exit(1) from error
@@ -182,6 +203,18 @@ def query(
     ):
         typer.echo(frame)
     typer.echo(f"({len(frame)} rows)")
+
+
+@app.command()
+def evaluate(
+    fmt: Annotated[str, typer.Argument(help="Gold format: conll2003, gum, acled or isaf.")],
+    path: Annotated[Path, typer.Argument(help="The gold file (a .conllu file or folder for gum).")],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON to this file.")] = None,
+) -> None:
+    """Score the extraction against a gold dataset (the same pipeline code as ingest)."""
+    from flows.evaluate import command
+
+    command(fmt, path, json_out)
 
 
 def main() -> None:  # pragma: no cover

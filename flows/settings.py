@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     lock_wait_seconds: float = Field(
         600.0, ge=0, description="How long a run waits for another run to release the warehouse."
     )
+    prefect_port: int = Field(4200, ge=1, le=65535, description="Port of the local server of `make serve`.")
+    nightly_cron: str | None = Field(None, description="Overrides the schedule in prefect.yaml (make serve).")
+    nightly_timezone: str | None = Field(None, description="Overrides the schedule's timezone (make serve).")
     min_incident_confidence: float = Field(
         0.0, ge=0.0, le=1.0, description="Incidents below this confidence are not published."
     )

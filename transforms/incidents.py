@@ -162,6 +162,15 @@ _GENERIC_FORCES = re.compile(
 _ADMIN_PHRASE = re.compile(
     r"\b((?:[A-Z][\w'’-]+\s){0,2}[A-Z][\w'’-]+)\s+(region|province|oblast|governorate|district|state)\b"
 )
+_LOCATIVE_PHRASE = re.compile(
+    r"\b(?:in|near|at|outside|around|into|inside|towards?)\s+(?:the\s+)?"
+    r"([A-Z][a-z][\w'’-]+(?:\s[A-Z][a-z][\w'’-]+){0,2})(?!\s*(?:'s|’s))"
+)
+_NOT_PLACES = frozenset(
+    "January February March April May June July August September October November December Monday "
+    "Tuesday Wednesday Thursday Friday Saturday Sunday The This That These Those His Her Their Its Our "
+    "An Some Parliament Congress Court Government Ministry Council".split()
+)
 _THREAT_NOUN = re.compile(r"^(?:threats?|warnings?|ultimatums?)$", re.IGNORECASE)
 CARRY_PLACE_SENTENCES = 3  # a place named this many sentences back still locates an event
 
@@ -315,6 +324,22 @@ def is_headline(sentence: str) -> bool:
         return False
     capitalised = sum(1 for w in words if w[0].isupper() or w.lower() in _SMALL_WORDS)
     return capitalised / len(words) >= 0.8 and sum(1 for w in words if w[0].isupper()) >= 3
+
+
+def headline_expr(text: pl.Expr) -> pl.Expr:
+    """``is_headline`` as a polars expression."""
+    words = text.str.extract_all(r"[A-Za-z][\w'’-]*")
+    capitalised = words.list.eval(pl.element().str.contains(r"^[A-Z]").cast(pl.Int32)).list.sum()
+    small = words.list.eval(
+        (pl.element().str.contains(r"^[A-Z]").not_() & pl.element().str.to_lowercase().is_in(list(_SMALL_WORDS))).cast(pl.Int32)
+    ).list.sum()
+    count = words.list.len()
+    return (
+        text.str.strip_chars_end().str.contains(r"[.!?\"”]$").not_()
+        & (count >= 3)
+        & (capitalised >= 3)
+        & ((capitalised + small) >= 0.8 * count)
+    )
 
 
 _SMALL_WORDS = frozenset(
@@ -489,6 +514,14 @@ def _sentence_places(
             candidates.append(
                 Mention(match.start(1), match.end(1), "GPE", match.group(1), match.group(1))
             )
+    # "in Kramatorsk" names a place even when the model found no entity there
+    for match in _LOCATIVE_PHRASE.finditer(sentence):
+        start, end = match.span(1)
+        if any(m.start < end and start < m.end for m in mentions):
+            continue
+        if match.group(1).split()[0] in _NOT_PLACES:
+            continue
+        candidates.append(Mention(start, end, "GPE", match.group(1), match.group(1)))
     for m in candidates:
         if sentence[m.end : m.end + 7].lower().startswith("-based"):
             continue  # "Britain-based monitor": where the source sits, not the event
@@ -765,8 +798,9 @@ def detect_incidents(
     candidates = sentences.filter(pl.col("text").str.contains(rules.prefilter)).sort(
         "doc_id", "position"
     )
-    # headlines repeat what the body says: use them only for documents that are all headline
-    headline = candidates["text"].map_elements(is_headline, return_dtype=pl.Boolean)
+    # headlines (the title paragraph, title-case lines) repeat what the body says: use them
+    # only for documents whose candidates are all headlines
+    headline = candidates.select(headline=(pl.col("paragraph") == 0) | headline_expr(pl.col("text")))["headline"]
     body_docs = candidates.filter(~headline)["doc_id"].unique().implode()
     candidates = candidates.filter(~(headline & pl.col("doc_id").is_in(body_docs)))
     if candidates.is_empty():

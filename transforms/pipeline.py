@@ -23,6 +23,7 @@ from transforms.resources import (
     entity_aliases,
     event_triggers,
     load_gazetteer,
+    place_keys,
     unit_countries,
 )
 from transforms.sentences import split_sentences
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 
 TRANSFORMS_DIR = Path(__file__).parent
+NOT_EXTRACTION = frozenset(("metrics.py",))  # scoring code does not change the derived rows
 
 
 @lru_cache(maxsize=8)
@@ -41,7 +43,7 @@ def pipeline_version(spacy_model: str, nlp_enabled: bool) -> str:
     fingerprint are processed again by the next run."""
     digest = hashlib.sha256()
     for path in sorted(TRANSFORMS_DIR.rglob("*")):
-        if path.suffix in (".py", ".csv", ".jsonl") and "__pycache__" not in path.parts:
+        if path.suffix in (".py", ".csv", ".jsonl") and "__pycache__" not in path.parts and path.name not in NOT_EXTRACTION:
             digest.update(path.relative_to(TRANSFORMS_DIR).as_posix().encode())
             digest.update(path.read_bytes())
     model = spacy_model if nlp_enabled else "no-nlp"
@@ -62,6 +64,7 @@ class Resources:
     unit_countries: dict[str, str]
     nlp_enabled: bool
     version: str
+    place_keys: frozenset[str]
 
 
 @lru_cache(maxsize=4)
@@ -75,6 +78,7 @@ def load_resources(spacy_model: str, nlp_enabled: bool, cache_dir: Path | None) 
         unit_countries=unit_countries(),
         nlp_enabled=nlp_enabled,
         version=pipeline_version(spacy_model, nlp_enabled),
+        place_keys=place_keys(places, names),
     )
 
 
@@ -133,6 +137,7 @@ def build_tables(
             documents.select("doc_id", "text"),
             batch_size=nlp_batch_size,
             n_process=nlp_workers if resources.nlp_enabled else 1,
+            place_keys=resources.place_keys,
         )
     seconds["nlp"] = time.perf_counter() - started
 

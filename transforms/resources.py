@@ -367,3 +367,11 @@ def load_gazetteer(cache_dir: Path | None = None) -> tuple[pl.DataFrame, pl.Data
         frame.write_parquet(temporary)
         temporary.replace(path)
     return places, names
+
+
+def place_keys(places: pl.DataFrame, names: pl.DataFrame, min_population: int = 1000) -> frozenset[str]:
+    """Primary-name keys of countries, regions, natural features and towns of at least
+    ``min_population`` people: names a locative ("in X") may safely be read as places."""
+    keep = places.filter((pl.col("kind") != "city") | (pl.col("population") >= min_population)).select("place_id")
+    keys = names.filter(pl.col("is_primary")).join(keep, on="place_id", how="semi")["key"]
+    return frozenset(k for k in keys.to_list() if len(k) >= 3)
