@@ -48,6 +48,7 @@ class Geocoder:
         self.country_names = country_names
         rows = {row["place_id"]: row for row in places.iter_rows(named=True)}
         self._by_key: dict[str, list[tuple[bool, dict]]] = {}
+        self._by_skeleton: dict[str, list[tuple[bool, dict]]] | None = None
         for key, place_id, is_primary in names.iter_rows():
             place = rows.get(place_id)
             if place is not None:
@@ -55,6 +56,21 @@ class Geocoder:
 
     def candidates(self, key: str) -> list[tuple[bool, dict]]:
         return self._by_key.get(key, [])
+
+    def sound_alike(self, key: str, countries: Iterable[str]) -> list[tuple[bool, dict]]:
+        """Places in the given countries whose name is spelled differently but
+        transliterates alike ("Nabatiyeh" / "Nabatieh", "Wassit" / "Wasit")."""
+        wanted = set(countries)
+        if not wanted or len(key) < 5:
+            return []
+        if self._by_skeleton is None:
+            index: dict[str, list[tuple[bool, dict]]] = {}
+            for name_key, entries in self._by_key.items():
+                for is_primary, place in entries:
+                    if is_primary and (place["kind"] != "city" or (place["population"] or 0) >= 1000):
+                        index.setdefault(skeleton(name_key), []).append((is_primary, place))
+            self._by_skeleton = index
+        return [item for item in self._by_skeleton.get(skeleton(key), []) if item[1]["country_code"] in wanted]
 
     def country_of(self, text: str) -> str | None:
         """ISO2 code when the text names a country."""
@@ -64,9 +80,18 @@ class Geocoder:
         return None
 
     def geocode(
-        self, text: str, context_countries: Iterable[str] = (), near: bool = False
+        self,
+        text: str,
+        context_countries: Iterable[str] = (),
+        near: bool = False,
+        hints: Iterable[str] = (),
     ) -> Place | None:
-        """The best place for the text, or None."""
+        """The best place for the text, or None.
+
+        ``hints`` are the other place names of the same passage ("Kumbo (Bui, Nord-Ouest)"):
+        a candidate whose region or country is one of them is preferred, which resolves
+        most homonyms with the admin hierarchy the text itself gives.
+        """
         cleaned = _clean(text)
         owner_country: str | None = None
         possessive = _POSSESSIVE.match(cleaned)
@@ -84,17 +109,26 @@ class Geocoder:
         found = self.candidates(key)
         if not found and key.startswith(("al ", "el ", "ar ", "as ", "ad ", "an ")):
             found = self.candidates(key[3:])
+        context = list(context_countries)
+        if not found:
+            found = self.sound_alike(key, [owner_country] if owner_country else context[:2])
         if not found:
             return None
-        context = list(context_countries)
         preferred = [owner_country] if owner_country else context
+        hint_keys = {place_key(_clean(h)) for h in hints} - {key}
+        hint_keys |= {_ADMIN_SUFFIX.sub("", h) for h in hint_keys}
 
         def rank(item: tuple[bool, dict]) -> tuple:
             is_primary, place = item
             in_context = place["country_code"] in preferred if preferred else False
             context_rank = preferred.index(place["country_code"]) if in_context else len(preferred)
+            hinted = bool(hint_keys) and (
+                place_key(place["admin1"] or "") in hint_keys
+                or place_key(self.country_names.get(place["country_code"] or "", "")) in hint_keys
+            )
             return (
                 wants is not None and place["kind"] != wants,
+                not hinted,
                 not in_context,
                 context_rank,
                 _kind_score(place),
@@ -129,6 +163,23 @@ class Geocoder:
 
     def country_name(self, code: str | None) -> str | None:
         return self.country_names.get(code) if code else None
+
+
+def skeleton(key: str) -> str:
+    """A transliteration-tolerant form of a place key: digraphs folded, vowels (after the
+    first letter) and doubled letters dropped."""
+    text = key.replace(" ", "").replace("-", "")
+    for digraph, letter in (("kh", "k"), ("gh", "g"), ("sh", "s"), ("th", "t"), ("dh", "d"), ("ph", "f"), ("ou", "u"), ("q", "k"), ("c", "k")):
+        text = text.replace(digraph, letter)
+    if not text:
+        return text
+    head, tail = text[0], text[1:]
+    tail = "".join(ch for ch in tail if ch not in "aeiouyhw")
+    folded = head
+    for ch in tail:
+        if ch != folded[-1]:
+            folded += ch
+    return folded
 
 
 def _kind_score(place: dict) -> float:

