@@ -62,7 +62,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}(?!\s*,?\s*\d)", "dm"),
         (rf"\b{_MONTH}\s+{_DAY}\b(?!\s*,?\s*\d)", "md"),
         (r"\b(?:the\s+)?day\s+before\s+yesterday\b", "before_yesterday"),
-        (r"\byesterday\b|\blast\s+night\b", "yesterday"),
+        (r"\byesterday\b|\blast\s+night\b|\bovernight\b", "yesterday"),
         (
             r"\btoday\b|\btonight\b|\bthis\s+(?:morning|afternoon|evening)\b|\bearlier\s+today\b",
             "today",
@@ -168,6 +168,19 @@ def find_dates(sentence: str, published: date | None) -> list[DateMention]:
     return [found[k] for k in sorted(found)]
 
 
+_DATELINE = re.compile(
+    r"^\s*(?:[A-Z][A-Za-z .'’-]*,\s*)?[A-Z][A-Za-z .'’-]*\s*\([^)]{4,30}\)|"
+    r"^\s*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+\d{1,2}\s+[A-Z][a-z]+\.?\s+\d{4}\b"
+)
+
+
+def dateline_end(sentence: str) -> int:
+    """Where a leading dateline ("KABUL, Afghanistan (Jan. 25, 2013) –", "Sun 16 Apr
+    2017") ends, or 0: it dates the report, not the events that follow it."""
+    match = _DATELINE.match(sentence)
+    return match.end() if match else 0
+
+
 def find_date(sentence: str, published: date | None, near: int | None = None) -> DateMention | None:
     """The sentence's event date: the expression closest to ``near`` (e.g. the trigger),
     else the first one; None when the sentence states no date (``value`` is None when it
@@ -175,6 +188,11 @@ def find_date(sentence: str, published: date | None, near: int | None = None) ->
     mentions = find_dates(sentence, published)
     if not mentions:
         return None
+    if len(mentions) > 1 and published is not None:
+        # "Today, forces confirmed a leader was arrested ... Sunday": the other expression
+        # dates the event; the publication day dates the report
+        earlier = [m for m in mentions if m.value is not None and m.value != published]
+        mentions = earlier or mentions
     if near is None:
         return mentions[0]
     return min(mentions, key=lambda m: m.start - near if m.start >= near else max(0, near - m.end))

@@ -57,6 +57,9 @@ _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
 _CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+# Unicode line and paragraph separators (common in press releases) are line breaks;
+# other spaces become plain spaces. Each maps to one character, so lengths do not change.
+_LINE_BREAKS = str.maketrans({"\u2028": "\n", "\u2029": "\n", "\x85": "\n", "\x0b": "\n", "\x0c": "\n", "\xa0": " ", "\u202f": " ", "\u2009": " "})
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,7 @@ def normalize_text(text: str) -> str:
     """Canonical text: NFC, Unix newlines, no control characters, trimmed lines and ends."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     text = text.replace("\ufeff", "")
+    text = text.translate(_LINE_BREAKS)
     text = _CONTROL.sub(" ", text)
     text = "\n".join(line.rstrip() for line in text.split("\n"))
     text = re.sub(r"\n{3,}", "\n\n", text)
@@ -585,6 +589,13 @@ DATELINE_PATTERNS: tuple[tuple[str, str], ...] = (
     # 16 April 2017
     (rf"\b(?P<day>\d{{1,2}})\s+(?P<month>{_MONTH_ALT})\.?,?\s+(?P<year>\d{{4}})\b", "dmy"),
 )
+# Datelines without a year; the year comes from the first year written near the start.
+YEARLESS_DATELINE_PATTERNS: tuple[tuple[str, str], ...] = (
+    # KABUL, Afghanistan (June 14)
+    (rf"\((?P<month>{_MONTH_ALT})\.?\s+(?P<day>\d{{1,2}})\)", "md"),
+    # a title that starts "Dec. 6: Operations in ..."
+    (rf"^(?P<month>{_MONTH_ALT})\.?\s+(?P<day>\d{{1,2}}):", "md"),
+)
 DATELINE_WINDOW = 300  # characters from the start of the body searched for a dateline
 
 
@@ -599,19 +610,27 @@ def _month_number(expr: pl.Expr) -> pl.Expr:
 
 
 def dateline_date() -> pl.Expr:
-    """The date in a dateline near the start of ``text`` (after the title), or null."""
+    """The date in a dateline near the start of ``text`` (after the title), or null.
+
+    Datelines without a year ("KABUL, Afghanistan (June 14)", a title "Dec. 6: ...") take
+    the first year written near the start (a release number such as "2012-06-S-026").
+    Impossible dates (31 February) give null, never an error.
+    """
     head = pl.col("text").str.slice(0, pl.col("title").str.len_chars() + DATELINE_WINDOW)
+    year_near = head.str.extract(r"\b((?:19|20)\d{2})\b")
     candidates = []
-    for pattern, kind in DATELINE_PATTERNS:
+    for pattern, kind in (*DATELINE_PATTERNS, *YEARLESS_DATELINE_PATTERNS):
         groups = head.str.extract_groups(pattern)
         month = groups.struct.field("month")
         month = month.cast(pl.Int32, strict=False) if kind == "iso" else _month_number(month)
+        year = year_near if kind == "md" else groups.struct.field("year")
         candidates.append(
-            pl.date(
-                groups.struct.field("year").cast(pl.Int32, strict=False),
-                month,
-                groups.struct.field("day").cast(pl.Int32, strict=False),
-            )
+            pl.concat_str(
+                year.cast(pl.Int32, strict=False).cast(pl.String),
+                month.cast(pl.String).str.zfill(2),
+                groups.struct.field("day").cast(pl.Int32, strict=False).cast(pl.String).str.zfill(2),
+                separator="-",
+            ).str.to_date("%Y-%m-%d", strict=False)
         )
     return pl.coalesce(candidates)
 

@@ -39,7 +39,7 @@ from datetime import date
 
 import polars as pl
 
-from transforms.dates import find_date
+from transforms.dates import DateMention, dateline_end, find_date
 from transforms.fatalities import find_detained, find_fatalities
 from transforms.geocode import Geocoder, Place
 from transforms.resources import affiliation_pattern, demonym_lookup, event_cues, name_key, weapon_categories
@@ -253,7 +253,12 @@ class DocumentContext:
     countries: list[str]  # ISO2 codes, most mentioned first
     places: dict[int, list[Place]] = field(default_factory=dict)  # sentence position -> places
     affiliations: Counter = field(default_factory=Counter)  # countries of named forces/missions
-    last_date: tuple[date, str, str] | None = None  # (date, precision, text)
+    dates: dict[int, DateMention] = field(default_factory=dict)  # sentence position -> date stated
+
+    def date_before(self, position: int) -> DateMention | None:
+        """The date stated last before this sentence (a report's narrative carries it on)."""
+        earlier = [p for p in self.dates if p < position]
+        return self.dates[max(earlier)] if earlier else None
 
     def place_before(self, position: int) -> Place | None:
         """The most precise place of the latest of the previous few sentences naming one."""
@@ -572,7 +577,9 @@ def _sentence_places(
 ) -> list[tuple[Mention, Place]]:
     found = []
     attempts: list[tuple[Mention, str, bool, list[str]]] = []
-    candidates = _place_candidates(sentence, mentions)
+    # a dateline's city ("KABUL, Afghanistan (Jan. 25)") is where the report was filed
+    dateline = dateline_end(sentence)
+    candidates = [m for m in _place_candidates(sentence, mentions) if m.start >= dateline]
     texts = [sentence[m.start : m.end] for m in candidates]
     for m in candidates:
         if is_modifier(sentence, m):
@@ -876,11 +883,13 @@ def _incidents_for_sentence(
                     else "Unidentified Armed Group"
                 )
 
-            mention = find_date(sentence, context.published, near=t_start)
+            skip = dateline_end(sentence)
+            mention = find_date(sentence[skip:], context.published, near=t_start - skip)
+            carried = context.date_before(row["position"]) if mention is None else None
             if mention is not None:
                 event_date, precision, date_text = mention.value, mention.precision, mention.text
-            elif context.last_date is not None:
-                event_date, precision, date_text = context.last_date
+            elif carried is not None:
+                event_date, precision, date_text = carried.value, carried.precision, carried.text
             elif context.published is not None:
                 event_date, precision, date_text = context.published, "publication", None
             else:
@@ -934,9 +943,6 @@ def _incidents_for_sentence(
                     "confidence": round(max(0.05, min(0.95, confidence)), 2),
                 }
             )
-    dated = find_date(sentence, context.published)
-    if dated is not None and dated.value is not None:
-        context.last_date = (dated.value, dated.precision, dated.text)
     return results
 
 
@@ -1036,6 +1042,9 @@ def detect_incidents(
     texts: dict[tuple[str, int], str] = {}
     for doc_id, position, sentence_id, text in doc_sentences.select("doc_id", "position", "sentence_id", "text").iter_rows():
         texts[(doc_id, position)] = text
+        stated = find_date(text[dateline_end(text) :], contexts[doc_id].published)
+        if stated is not None and stated.value is not None:
+            contexts[doc_id].dates[position] = stated
         found = _sentence_places(text, by_sentence.get(sentence_id, []), contexts[doc_id], geocoder)
         if found:
             contexts[doc_id].places[position] = [place for _, place in found]

