@@ -17,13 +17,18 @@ import polars as pl
 
 from transforms.resources import place_key
 
+# First-level divisions ("Kandahar province"): the name is looked up as a region.
 ADMIN_WORDS = (
-    "region", "province", "oblast", "governorate", "state", "district", "county", "prefecture",
-    "territory", "department", "municipality", "krai", "republic", "emirate", "division",
-    "provinces", "regions",
+    "region", "province", "oblast", "governorate", "state", "prefecture", "territory",
+    "department", "krai", "republic", "emirate", "provinces", "regions",
 )  # fmt: skip
+# Lower divisions ("Maiwand district") are named after their main town, which is the
+# best the gazetteer (towns and first-level regions) can give for them.
+SUBDIVISION_WORDS = ("district", "county", "municipality", "subdistrict", "division", "sub-district", "commune", "lga", "rayon", "raion")
 _ADMIN_SUFFIX = re.compile(rf"\s+(?:{'|'.join(ADMIN_WORDS)})$", re.IGNORECASE)
-_CITY_SUFFIX = re.compile(r"\s+(?:city|town|village|camp|area|outskirts|suburb)$", re.IGNORECASE)
+_CITY_SUFFIX = re.compile(
+    rf"\s+(?:city|town|village|camp|area|outskirts|suburb|{'|'.join(SUBDIVISION_WORDS)})$", re.IGNORECASE
+)
 _POSSESSIVE = re.compile(r"^(?P<owner>[\w .'-]+?)'s\s+(?P<place>.+)$")
 
 PRECISION = {"city": 1, "admin1": 3, "natural": 3, "country": 4, "continent": 4}
@@ -173,8 +178,9 @@ def skeleton(key: str) -> str:
         text = text.replace(digraph, letter)
     if not text:
         return text
+    text = text.replace("w", "v")  # Wardak / Vardak
     head, tail = text[0], text[1:]
-    tail = "".join(ch for ch in tail if ch not in "aeiouyhw")
+    tail = "".join(ch for ch in tail if ch not in "aeiouyh")
     folded = head
     for ch in tail:
         if ch != folded[-1]:

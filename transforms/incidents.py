@@ -162,8 +162,9 @@ _HEADLINE_WORD = re.compile(r"[A-Za-z][\w'’-]*")
 _GENERIC_FORCES = re.compile(
     r"\b(?:army|military|armed forces|forces|troops|defen[cs]e forces)$", re.IGNORECASE
 )
+_NAME_TOKEN = r"[A-Z‘'’][\w'’‘-]*"
 _ADMIN_PHRASE = re.compile(
-    r"\b((?:[A-Z][\w'’-]+\s){0,2}[A-Z][\w'’-]+)\s+(region|province|oblast|governorate|district|state)\b"
+    rf"(?<![\w'’‘])((?:{_NAME_TOKEN}\s){{0,2}}{_NAME_TOKEN})\s+(region|province|oblast|governorate|district|state)\b"
 )
 _LOCATIVE_PHRASE = re.compile(
     r"\b(?:in|near|at|outside|around|into|inside|towards?)\s+(?:the\s+)?"
@@ -589,7 +590,7 @@ def _sentence_places(
         text = sentence[m.start : m.end]
         # keep a following "region/province" word with the name: "the Kursk region"
         tail = re.match(
-            r"^\s+(region|province|oblast|governorate|district|state)\b",
+            r"^\s+(region|province|oblast|governorate|district|state|county|municipality)\b",
             sentence[m.end : m.end + 20],
             re.IGNORECASE,
         )
@@ -606,10 +607,9 @@ def _sentence_places(
             found.append((m, place))
     # a second pass reads every name in the country most of the passage points to
     votes: Counter = Counter()
-    for _, place in found:
+    for m, place in found:
         if place.country_code:
-            big = place.kind == "country" or place.population >= 100_000
-            votes[place.country_code] += 3 if big else (2 if place.kind == "city" else 1)
+            votes[place.country_code] += _weight(place, sentence[m.end : m.end + 20])
     if len(votes) > 1 or (votes and len(found) < len(attempts)):
         leader = votes.most_common(1)[0][0]
         countries = [leader, *[c for c in context.countries if c != leader]]
@@ -618,7 +618,32 @@ def _sentence_places(
             place = geocoder.geocode(text, countries, near=near, hints=hints)
             if place is not None:
                 found.append((m, place))
-    return _agreeing(found)
+    return _consistent(_agreeing(found), sentence)
+
+
+def _weight(place: Place, following: str) -> int:
+    """How much a place says about the country of a passage: a country or a region the
+    text calls one ("Ghazni province") a lot, a big city much, a village little."""
+    if place.kind in ("country", "continent"):
+        return 4
+    if place.kind == "admin1":
+        return 4 if re.match(r"^\s+(?:province|region|oblast|governorate|state)\b", following, re.IGNORECASE) else 3
+    if place.population >= 100_000:
+        return 3
+    return 2 if place.population >= 10_000 else 1
+
+
+def _consistent(found: list[tuple[Mention, Place]], sentence: str) -> list[tuple[Mention, Place]]:
+    """A town named next to a region the text calls a province or region ("Andar district,
+    Ghazni province") must lie in that region; a homonym elsewhere is dropped."""
+    regions = [
+        p for m, p in found
+        if p.kind == "admin1" and re.match(r"^\s+(?:province|region|oblast|governorate|state)\b", sentence[m.end : m.end + 20], re.IGNORECASE)
+    ]  # fmt: skip
+    if not regions:
+        return found
+    keys = {(p.country_code, p.admin1) for p in regions}
+    return [(m, p) for m, p in found if p.kind != "city" or (p.country_code, p.admin1) in keys]
 
 
 def _agreeing(found: list[tuple[Mention, Place]]) -> list[tuple[Mention, Place]]:
