@@ -36,7 +36,11 @@ gum (PATH: a GUM ``.conllu`` file, or a folder of them)
     pronouns ("he") and common nouns ("the team") included, which no named-entity
     recogniser marks; ``entity_f1_all_identity_mentions`` scores against all of them
     anyway, for reference. A mention's span is the whole mention (which includes e.g. a
-    leading "the", a title or a possessive "'s" when GUM's mention does). Predictions:
+    leading "the", a title or a possessive "'s" when GUM's mention does);
+    ``entity_f1_without_article_possessive`` scores the same spans after dropping a leading
+    article ("the", "a", "an") and a trailing possessive ("'s", "'") from gold and
+    predicted spans alike (an annotation-convention difference, not a recognition error;
+    titles and appositions still count). Predictions:
     PERSON -> person; ORG, MILITARY_UNIT -> organization; GPE, LOC, FAC -> place. Metrics:
     ``entity_precision``, ``entity_recall``, ``entity_f1`` (exact span and type), and
     ``person_f1``, ``organization_f1``, ``place_f1``.
@@ -728,6 +732,23 @@ def _boundaries(ends_by_doc: Iterable[tuple[int, list[int]]]) -> list[tuple[int,
     return items
 
 
+_LEADING_ARTICLE = re.compile(r"(?i:the|a|an)\s+(?=\S)")
+_TRAILING_POSSESSIVE = re.compile(r"\s*['’]s?$")
+
+
+def _without_affixes(text: str, span: tuple[int, int, int, str]) -> tuple[int, int, int, str]:
+    """A span without a leading article ("the Taliban") or a trailing possessive
+    ("Google's"): GUM's mentions include both, CoNLL's and sitrep's names do not."""
+    index, start, end, label = span
+    article = _LEADING_ARTICLE.match(text, start, end)
+    if article:
+        start = article.end()
+    possessive = _TRAILING_POSSESSIVE.search(text[start:end])
+    if possessive and possessive.start() > 0:
+        end = start + possessive.start()
+    return index, start, end, label
+
+
 def score_gum(documents: list[GoldDocument], predictions: Predictions) -> dict[str, Any]:
     """GUM sentence-boundary and named-entity metrics (see the module docstring)."""
     sentences = predictions.rows("sentences")
@@ -747,6 +768,11 @@ def score_gum(documents: list[GoldDocument], predictions: Predictions) -> dict[s
         (index, *span) for index, document in enumerate(documents) for span in document.gold["identity_spans"]
     ]
     values["entity_f1_all_identity_mentions"] = metrics.prf(every_mention, predicted).f1
+    texts = [document.record["text"] for document in documents]
+    values["entity_f1_without_article_possessive"] = metrics.prf(
+        {_without_affixes(texts[s[0]], s) for s in gold},
+        {_without_affixes(texts[s[0]], s) for s in predicted},
+    ).f1
     support = {
         "gold_sentences": sum(len(d.sentence_ends) for d in documents),
         "predicted_sentences": sum(len(sentences.get(d.doc_id, [])) for d in documents),

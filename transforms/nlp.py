@@ -2,19 +2,46 @@
 
 Only the components the pipeline uses are loaded (the statistical ``ner`` and whatever it
 listens to), plus an ``entity_ruler`` placed before it with the WEAPON and MILITARY_UNIT
-gazetteers from ``transforms/lexicons``, so the model respects those spans.
+gazetteers from ``transforms/lexicons``, so the model respects those spans. ALL-CAPS lines
+are read in a case-restored copy and no entity crosses a line break; the model's mentions
+are then cleaned and completed by the rules of :mod:`transforms.ner_rules`.
+
+sitrep's entity convention (one mention = one row; ``text == document_text[start:end]``):
+
+- a mention is the NAME as written: no title or role ("Deputy Foreign Minister Sergei
+  Ryabkov" -> "Sergei Ryabkov"), no possessive ending ("Russia's" -> "Russia"), no
+  surrounding punctuation, numbers or brackets, never two lines. A leading "the" is part
+  of the mention only where the statistical model reads it as part of the name ("the
+  Baltic Sea"); gazetteer spans (weapons, units) never include it. ``normalized_name``
+  drops both the article and any possessive, so the same name always normalises alike.
+- labels are OntoNotes' plus WEAPON and MILITARY_UNIT. A country's name is always a GPE
+  (also when it stands for a government or a national team); a known organisation is an
+  ORG; a place name standing for a sports club is an ORG (in sports reports); a
+  dateline's place is a GPE; a surname is a PERSON throughout a document once the full
+  name was one.
 """
 
 from __future__ import annotations
 
+import csv
 import logging
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import polars as pl
 
-from transforms.resources import military_unit_patterns, weapon_patterns
+from transforms.ner_rules import Mention, NameLexicon, refine_mentions, restore_case
+from transforms.resources import (
+    LEXICONS,
+    countries,
+    country_lookup,
+    demonym_lookup,
+    military_unit_patterns,
+    organization_aliases,
+    weapon_patterns,
+)
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -32,6 +59,12 @@ ADMIN_WORDS = frozenset(
 )
 RELABELLED = frozenset(("ORG", "PRODUCT", "PERSON", "NORP", "WORK_OF_ART", "FAC", "EVENT", "LAW"))
 LOCATIVES = frozenset("in near at outside around into across inside towards toward".split())
+
+# all-caps lexicon words that are also ordinary English words
+COMMON_WORDS_IN_CAPS = frozenset("car tow iris caesar scalp sas pac kab ana sar io ms".split())
+
+# Nations that are not sovereign states but are named like countries (and field national teams)
+HOME_NATIONS = frozenset(("england", "scotland", "wales", "northern ireland"))
 
 MENTIONS = pl.Schema(
     {
@@ -90,6 +123,7 @@ def load_nlp(model: str = "en_core_web_sm", with_model: bool = True) -> Language
         _drop_unlistened_tok2vec(nlp)
     else:
         nlp = spacy.blank("en")
+    nlp.add_pipe("sitrep_line_breaks", first=True)
     ruler = nlp.add_pipe(
         "entity_ruler",
         before="ner" if "ner" in nlp.pipe_names else None,
@@ -98,6 +132,58 @@ def load_nlp(model: str = "en_core_web_sm", with_model: bool = True) -> Language
     ruler.add_patterns(_token_patterns(nlp, "WEAPON", weapon_patterns()))
     ruler.add_patterns(_token_patterns(nlp, "MILITARY_UNIT", military_unit_patterns()))
     return nlp
+
+
+@lru_cache(maxsize=1)
+def known_acronyms() -> frozenset[str]:
+    """Lower-cased all-caps words of the lexicons ("nato", "us", "himars"): kept upper case
+    when an ALL-CAPS line is restored to ordinary case (unless the document writes them
+    otherwise). Two-letter ones only from country and organisation names."""
+    short = [alias for aliases in countries()["aliases"] for alias in aliases]
+    short += list(organization_aliases())
+    short += [name for name in organization_aliases().values()]
+    phrases = short + [phrase for phrase, _, _ in (*weapon_patterns(), *military_unit_patterns())]
+    words = {
+        word.lower()
+        for phrase in phrases
+        for word in re.findall(r"[^\W\d_]+", phrase)
+        if len(word) >= 3 and word.isupper()
+    }
+    words |= {
+        word.lower()
+        for phrase in short
+        for word in re.findall(r"[^\W\d_]+", phrase)
+        if len(word) == 2 and word.isupper()
+    }
+    return frozenset(words - COMMON_WORDS_IN_CAPS)
+
+
+def name_lexicon(place_keys: frozenset[str]) -> NameLexicon:
+    """The name keys the post-model rules look up: gazetteer places (``place_keys``),
+    countries and organisations."""
+    return NameLexicon(
+        places=place_keys,
+        countries=(frozenset(country_lookup()) - frozenset(demonym_lookup())) | HOME_NATIONS,
+        organizations=frozenset(organization_aliases()),
+        organization_names=organization_names(),
+    )
+
+
+@lru_cache(maxsize=1)
+def organization_names() -> frozenset[str]:
+    """Organisation names unambiguous enough to be found in text without the model: names
+    of several words, acronyms of three letters or more, and the one-word names of
+    companies, media, sports and international bodies ("Reuters", "FIFA")."""
+    names = set()
+    with (LEXICONS / "organizations.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            for name in (n.strip() for n in row["names"].split("|")):
+                several = len(name.split()) >= 2 and name[:1].isupper()
+                acronym = len(name) >= 3 and name.isupper() and name.isalpha()
+                one_word = row["kind"] in ("company", "media", "sports", "international")
+                if several or acronym or (one_word and name[:1].isupper()):
+                    names.add(name)
+    return frozenset(names)
 
 
 def _token_patterns(nlp: Language, label: str, phrases: list[tuple[str, str, str]]) -> list[dict]:
@@ -141,15 +227,19 @@ def extract_mentions(
     """
     from transforms.resources import place_key
 
+    acronyms = known_acronyms()
+    lexicon = name_lexicon(place_keys)
     items = (
-        segment
+        (restored, (doc_id, offset, segment, restored))
         for doc_id, text in zip(documents["doc_id"], documents["text"], strict=True)
-        for segment in _segments(doc_id, text)
+        for segment, (doc_id, offset) in _segments(doc_id, text)
+        for restored in (restore_case(segment, acronyms),)
     )
     columns: dict[str, list] = {name: [] for name in MENTIONS.names()}
-    for doc, (doc_id, offset) in nlp.pipe(
+    for doc, (doc_id, offset, original, restored) in nlp.pipe(
         items, as_tuples=True, batch_size=batch_size, n_process=n_process
     ):
+        found = []
         for ent in doc.ents:
             label = ent.label_
             if label in RELABELLED and (
@@ -162,11 +252,13 @@ def extract_mentions(
                 )
             ):
                 label = "GPE"
+            found.append(Mention(ent.start_char, ent.end_char, label, ent.ent_id_))
+        for mention in refine_mentions(original, found, lexicon, restored):
             columns["doc_id"].append(doc_id)
-            columns["text"].append(ent.text)
-            columns["label"].append(label)
-            columns["char_start"].append(ent.start_char + offset)
-            columns["char_end"].append(ent.end_char + offset)
-            columns["detector"].append("gazetteer" if ent.ent_id_ else "model")
-            columns["category"].append(ent.ent_id_ or None)
+            columns["text"].append(original[mention.start : mention.end])
+            columns["label"].append(mention.label)
+            columns["char_start"].append(mention.start + offset)
+            columns["char_end"].append(mention.end + offset)
+            columns["detector"].append("gazetteer" if mention.category else "model")
+            columns["category"].append(mention.category or None)
     return pl.DataFrame(columns, schema=MENTIONS)
