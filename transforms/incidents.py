@@ -154,6 +154,8 @@ WEAPON_SUB_EVENTS = {
     "mortar": ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
     "missile": ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
     "munition": ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
+    # fired from a distance at positions: ACLED codes one-sided fire of these as shelling
+    "heavy_weapons": ("Explosions/Remote violence", "Shelling/artillery/missile attack"),
     "explosive": ("Explosions/Remote violence", "Remote explosive/landmine/IED"),
     "grenade": ("Explosions/Remote violence", "Grenade"),
     "chemical": ("Explosions/Remote violence", "Chemical weapon"),
@@ -759,6 +761,11 @@ def refine(
             best.pop("attack")
             best[family] = (replace(trigger, family=family, event_type=event_type, sub_event_type=sub_event_type), start, end)
 
+        if sub == "Shelling/artillery/missile attack" and re.match(r"(?i)observed|recorded|heard|registered", clause_text[start:end]):
+            # monitors' counts: bursts and shots of small arms are an exchange of fire
+            if re.search(r"(?i)\b(?:shots|bursts|small[- ]arms|machine-?guns?)\b", clause_text):
+                become("Battles", "Armed clash")
+                return _refine_protest(best, window, cues)
         if sub in ("Armed clash", "Attack") or sub in REMOTE_SUB_EVENTS:
             if cues["crowd_subject"].search(before[-100:]) and not armed_subject and sub not in REMOTE_SUB_EVENTS[1:]:
                 if re.search(r"\b(?:protest|demonstrat|rall(?:y|ies)|march)", window, re.IGNORECASE):
@@ -775,6 +782,10 @@ def refine(
                     become("Violence against civilians", "Attack")
                 elif target == "armed":
                     become("Battles", "Armed clash")
+    _refine_protest(best, window, cues)
+
+
+def _refine_protest(best: dict[str, tuple[Trigger, int, int]], window: str, cues: dict[str, re.Pattern[str]]) -> None:
     if "protest" in best:
         trigger, start, end = best["protest"]
         if cues["protest_excessive"].search(window):
@@ -791,7 +802,11 @@ def refine(
 
 def target_class(clause_text: str, start: int, end: int, cues: dict[str, re.Pattern[str]]) -> str | None:
     """Whom an attack hit: "civilian", "armed" or None. Read after the trigger, or, for a
-    passive ("two civilians were killed", "was killed by militia fire"), before it."""
+    passive ("two civilians were killed", "was killed by militia fire"), before it. The
+    trigger phrase may name the target itself ("attacked Jubaland security forces"), so
+    the words after its first word are read."""
+    head = re.match(r"[\w'’-]+", clause_text[start:end])
+    end = start + head.end() if head else end
     after = clause_text[end : end + 90]
     before = clause_text[max(0, start - 80) : start]
     passive = bool(re.search(r"\b(?:was|were|been|being)\s+(?:\w+\s+)?$", before)) or bool(
