@@ -171,9 +171,12 @@ class Geocoder:
 
 
 def skeleton(key: str) -> str:
-    """A transliteration-tolerant form of a place key: digraphs folded, vowels (after the
-    first letter) and doubled letters dropped."""
-    text = key.replace(" ", "").replace("-", "")
+    """A transliteration-tolerant form of a place key, word by word: digraphs folded,
+    vowels (after the first letter) and doubled letters dropped."""
+    return " ".join(_word_skeleton(word) for word in key.replace("-", " ").split())
+
+
+def _word_skeleton(text: str) -> str:
     for digraph, letter in (("kh", "k"), ("gh", "g"), ("sh", "s"), ("th", "t"), ("dh", "d"), ("ph", "f"), ("ou", "u"), ("q", "k"), ("c", "k")):
         text = text.replace(digraph, letter)
     if not text:

@@ -620,7 +620,7 @@ def _sentence_places(
             place = geocoder.geocode(text, countries, near=near, hints=hints)
             if place is not None:
                 found.append((m, place))
-    return _consistent(_agreeing(found), sentence)
+    return _consistent(_agreeing(found, sentence), sentence)
 
 
 def _weight(place: Place, following: str) -> int:
@@ -648,19 +648,19 @@ def _consistent(found: list[tuple[Mention, Place]], sentence: str) -> list[tuple
     return [(m, p) for m, p in found if p.kind != "city" or (p.country_code, p.admin1) in keys]
 
 
-def _agreeing(found: list[tuple[Mention, Place]]) -> list[tuple[Mention, Place]]:
-    """Drop places in a country that no other place of the passage supports, when the
-    others agree on one country ("Roma" read as Rome in a passage about Dar'a, Syria)."""
-    countries = [p.country_code for _, p in found if p.country_code]
-    if len(set(countries)) < 2:
+def _agreeing(found: list[tuple[Mention, Place]], sentence: str = "") -> list[tuple[Mention, Place]]:
+    """Drop places in a country that the rest of the passage outweighs ("Shakhta" read in
+    Russia next to "Donetsk", Ukraine; "Roma" read as Rome in a passage about Dar'a):
+    countries are weighed as in :func:`_weight`, and a country with less than half the
+    leader's weight loses its places."""
+    weights: Counter = Counter()
+    for m, place in found:
+        if place.country_code:
+            weights[place.country_code] += _weight(place, sentence[m.end : m.end + 20])
+    if len(weights) < 2:
         return found
-    counts = {c: countries.count(c) for c in set(countries)}
-    top = max(counts.values())
-    leaders = [c for c, n in counts.items() if n == top]
-    if len(leaders) != 1:
-        return found
-    leader = leaders[0]
-    return [(m, p) for m, p in found if p.country_code in (leader, None) or counts[p.country_code] > 1]
+    (leader, top), *_ = weights.most_common(1)
+    return [(m, p) for m, p in found if p.country_code in (leader, None) or weights[p.country_code] * 2 > top]
 
 
 def _best_place(
