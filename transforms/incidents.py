@@ -470,6 +470,8 @@ def find_roles(
         if m is actor1:
             continue
         prefix = sentence[t_end : m.start]
+        if m.label in ("PERSON", "ORG") and re.search(r"\b(?:in|near|at|outside)\s+(?:the\s+)?$", prefix):
+            continue  # "in Nad 'Ali": a place the model took for a name
         if family == "threat" and not re.fullmatch(
             r"\s*(?:the\s+)?|\s*(?:[\w-]+\s+){0,3}?(?:against|to|at)\s+(?:the\s+)?", prefix
         ):
@@ -530,7 +532,13 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
     taken = [(m.start, m.end) for m in candidates]
 
     def add(start: int, end: int) -> None:
-        if any(a < end and start < b for a, b in taken):
+        inside = [(a, b) for a, b in taken if start <= a and b <= end and (a, b) != (start, end)]
+        if inside and len(inside) == sum(1 for a, b in taken if a < end and start < b):
+            # "Nad 'Ali district" holds the model's "Ali": the longer name wins
+            for a, b in inside:
+                taken.remove((a, b))
+                candidates[:] = [c for c in candidates if (c.start, c.end) != (a, b)]
+        elif any(a < end and start < b for a, b in taken):
             return
         text = sentence[start:end]
         if text.split()[0] in _NOT_PLACES:
@@ -640,7 +648,7 @@ def _consistent(found: list[tuple[Mention, Place]], sentence: str) -> list[tuple
     Ghazni province") must lie in that region; a homonym elsewhere is dropped."""
     regions = [
         p for m, p in found
-        if p.kind == "admin1" and re.match(r"^\s+(?:province|region|oblast|governorate|state)\b", sentence[m.end : m.end + 20], re.IGNORECASE)
+        if p.kind == "admin1" and re.search(r"(?:^\s+|\s)(?:province|region|oblast|governorate|state)\b", sentence[m.start : m.end + 20], re.IGNORECASE)
     ]  # fmt: skip
     if not regions:
         return found

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 LEXICONS = Path(__file__).parent / "lexicons"
-GAZETTEER_VERSION = "6"
+GAZETTEER_VERSION = "7"
 
 PLACE_KINDS = ("city", "admin1", "country", "natural", "continent")
 # natural_places.csv kinds coarser than a country
@@ -264,6 +264,20 @@ _ADMIN_SUFFIX = re.compile(
 )
 
 
+_SEAT_PREFIX = re.compile(
+    r"^(?:Ḩukūmat-e|Hukumat-e|Ḩukūmatī|Wuluswālī|Wuluswali|Woluswali|`Alāqahdārī|`Alaqahdari|Alaqahdari|"
+    r"Markaz-e Woluswālī|Markaz-e Ḩukūmat-e|Markaz-e|Qaryeh-ye|Deh-e)\s+",
+    re.IGNORECASE,
+)
+
+
+def clean_place_name(name: str) -> str:
+    """A town's name without an administrative prefix ("Ḩukūmat-e Nād ‘Alī", the seat of a
+    district, -> "Nād ‘Alī")."""
+    cleaned = _SEAT_PREFIX.sub("", name.strip()).strip()
+    return cleaned or name
+
+
 def clean_admin1(name: str) -> str:
     """A region's name without its administrative word ("Muhafazat al Hudaydah" ->
     "Al Hudaydah", "Gadabay Rayon" -> "Gadabay", "North-West Province" -> "North-West")."""
@@ -328,7 +342,7 @@ def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
             (
                 place_id,
                 "city",
-                city["name"],
+                clean_place_name(city["name"]),
                 admin1,
                 cc,
                 city["latitude"],
@@ -337,6 +351,8 @@ def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
             )
         )
         names.append((place_key(city["name"]), place_id, True))
+        if clean_place_name(city["name"]) != city["name"]:
+            names.append((place_key(clean_place_name(city["name"])), place_id, True))
         for alternate in city.get("alternatenames") or ():
             if _good_alternate(alternate):
                 names.append((place_key(alternate), place_id, False))

@@ -1,0 +1,102 @@
+"""Incident extraction on small hand-written reports: type, modality, roles, place, date."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+
+from transforms.documents import document_id, raw_documents_frame
+from transforms.pipeline import build_tables
+
+pytestmark = pytest.mark.model
+
+
+def incidents_of(resources, text: str, published: date | None = date(2024, 6, 5)) -> list[dict]:
+    title = text.split("\n", 1)[0]
+    record = {
+        "doc_id": document_id(title, text),
+        "source_path": "t.txt",
+        "source_record": 0,
+        "file_hash": "h",
+        "format": "txt",
+        "title": title,
+        "text": text,
+        "published_at": datetime(published.year, published.month, published.day, tzinfo=UTC) if published else None,
+        "url": None,
+        "source_name": None,
+    }
+    tables = build_tables(raw_documents_frame([record]), resources, run_id="r", ingested_at=datetime.now(UTC))
+    return tables.incidents.sort("char_start").to_dicts()
+
+
+def only(incidents: list[dict], **expected) -> dict:
+    matches = [i for i in incidents if all(i[k] == v for k, v in expected.items())]
+    assert len(matches) == 1, [(i["sub_event_type"], i["modality"], i["actor1"], i["actor2"]) for i in incidents]
+    return matches[0]
+
+
+def test_attack_on_soldiers_is_an_armed_clash(resources):
+    rows = incidents_of(resources, "Report\n\nOn 3 June 2024, Al Shabaab militants attacked Somali army positions near Kismayo, killing four soldiers.")
+    clash = only(rows, sub_event_type="Armed clash")
+    assert (clash["event_type"], clash["modality"], clash["fatalities"]) == ("Battles", "asserted", 4)
+    assert clash["actor1"] == "al-Shabaab"
+    assert clash["event_date"] == date(2024, 6, 3)
+    assert (clash["location"], clash["country"]) == ("Kismayo", "Somalia")
+
+
+def test_shooting_civilians_is_violence_against_civilians(resources):
+    rows = incidents_of(resources, "Report\n\nOn 3 June 2024, gunmen opened fire on a minibus carrying farmers outside Jos, killing six passengers.")
+    attack = only(rows, event_type="Violence against civilians")
+    assert attack["sub_event_type"] == "Attack"
+    assert attack["fatalities"] == 6
+    assert attack["country"] == "Nigeria"
+
+
+def test_one_sided_fire_at_positions_is_shelling_and_an_exchange_is_a_battle(resources):
+    shelling = incidents_of(resources, "Report\n\nOn 2 June 2024, separatist forces fired 120mm mortars at army positions near Avdiivka, Donetsk.")
+    assert only(shelling, event_type="Explosions/Remote violence")["sub_event_type"] == "Shelling/artillery/missile attack"
+    exchange = incidents_of(resources, "Report\n\nOn 2 June 2024, army units and rebels exchanged fire near Avdiivka, Donetsk.")
+    assert only(exchange, event_type="Battles")["sub_event_type"] == "Armed clash"
+
+
+def test_protest_outcomes(resources):
+    peaceful = incidents_of(resources, "Report\n\nOn 4 June 2024, teachers staged a protest in Nairobi to demand higher wages.")
+    assert only(peaceful, event_type="Protests")["sub_event_type"] == "Peaceful protest"
+    dispersed = incidents_of(resources, "Report\n\nOn 4 June 2024, students staged a protest in Nairobi. Police dispersed them with tear gas.")
+    assert only(dispersed, event_type="Protests")["sub_event_type"] == "Protest with intervention"
+    violent = incidents_of(resources, "Report\n\nOn 4 June 2024, protesters burned tyres and threw stones at police in Nairobi.")
+    assert only(violent, event_type="Riots")["sub_event_type"] == "Violent demonstration"
+
+
+def test_threat_is_never_an_attack_and_denial_and_hypothesis_are_marked(resources):
+    threat = incidents_of(resources, "Report\n\nThe minister warned that Russian forces would strike Kyiv if the attacks continued.")
+    assert [(i["event_type"], i["modality"]) for i in threat] == [("Threats", "threatened")]
+    denied = incidents_of(resources, "Report\n\nThe army denied that its jets bombed the village of Kafr Nabl.")
+    assert only(denied, sub_event_type="Air/drone strike")["modality"] == "denied"
+
+
+def test_relative_dates_resolve_against_the_publication_date(resources):
+    rows = incidents_of(resources, "Report\n\nKABUL, Afghanistan (June 5, 2024) - Afghan forces detained three suspected insurgents in Nad 'Ali district, Helmand province, yesterday.")
+    arrest = only(rows, sub_event_type="Arrests")
+    assert (arrest["event_date"], arrest["date_precision"], arrest["date_text"]) == (date(2024, 6, 4), "day", "yesterday")
+    assert arrest["detained"] == 3
+    assert (arrest["admin1"], arrest["country"]) == ("Helmand", "Afghanistan")
+
+
+def test_no_publication_date_means_no_guessed_year(resources):
+    rows = incidents_of(resources, "Report\n\nOn June 4, jets struck a convoy near Idlib.", published=None)
+    strike = only(rows, sub_event_type="Air/drone strike")
+    assert (strike["event_date"], strike["date_text"]) == (None, "June 4")
+
+
+def test_every_incident_points_into_its_sentence(resources):
+    text = "Report\n\nOn 3 June 2024, Israeli airstrikes hit Rafah, killing 12 people. Hamas fired rockets at Ashkelon."
+    rows = incidents_of(resources, text)
+    assert [r["sub_event_type"] for r in rows] == ["Air/drone strike", "Shelling/artillery/missile attack"]
+    for row in rows:
+        assert text[row["char_start"] : row["char_end"]] == row["trigger"]
+    assert rows[0]["fatalities"] == 12
+    assert rows[0]["actor1"] == "Military Forces of Israel"
+    assert pl.Series([r["confidence"] for r in rows]).is_between(0, 1).all()
