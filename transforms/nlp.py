@@ -124,13 +124,23 @@ def load_nlp(model: str = "en_core_web_sm", with_model: bool = True) -> Language
     else:
         nlp = spacy.blank("en")
     nlp.add_pipe("sitrep_line_breaks", first=True)
-    ruler = nlp.add_pipe(
-        "entity_ruler",
-        before="ner" if "ner" in nlp.pipe_names else None,
-        config={"validate": False, "overwrite_ents": False},
-    )
-    ruler.add_patterns(_token_patterns(nlp, "WEAPON", weapon_patterns()))
-    ruler.add_patterns(_token_patterns(nlp, "MILITARY_UNIT", military_unit_patterns()))
+    # Two phrase-matching rulers (a PhraseMatcher is ~20x faster than token patterns):
+    # names that must match exactly ("HIMARS", "IS"), then common nouns in any case.
+    phrases = [("WEAPON", *p) for p in weapon_patterns()] + [("MILITARY_UNIT", *p) for p in military_unit_patterns()]
+    for name, attr, match in (("entity_ruler", "ORTH", "exact"), ("entity_ruler_lower", "LOWER", "lower")):
+        ruler = nlp.add_pipe(
+            "entity_ruler",
+            name=name,
+            before="ner" if "ner" in nlp.pipe_names else None,
+            config={"validate": False, "overwrite_ents": False, "phrase_matcher_attr": attr},
+        )
+        ruler.add_patterns(
+            [
+                {"label": label, "id": category, "pattern": phrase if attr == "ORTH" else phrase.lower()}
+                for label, phrase, category, kind in phrases
+                if kind == match
+            ]
+        )
     return nlp
 
 
@@ -184,17 +194,6 @@ def organization_names() -> frozenset[str]:
                 if several or acronym or (one_word and name[:1].isupper()):
                     names.add(name)
     return frozenset(names)
-
-
-def _token_patterns(nlp: Language, label: str, phrases: list[tuple[str, str, str]]) -> list[dict]:
-    """(phrase, category, match) -> entity-ruler token patterns tokenised like the text."""
-    patterns = []
-    for phrase, category, match in phrases:
-        tokens = [t.text for t in nlp.make_doc(phrase)]
-        attr = "ORTH" if match == "exact" else "LOWER"
-        values = tokens if attr == "ORTH" else [t.lower() for t in tokens]
-        patterns.append({"label": label, "id": category, "pattern": [{attr: v} for v in values]})
-    return patterns
 
 
 def _segments(doc_id: str, text: str) -> Iterator[tuple[str, tuple[str, int]]]:
