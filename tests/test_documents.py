@@ -208,3 +208,32 @@ def test_build_documents_takes_dates_from_metadata_then_datelines():
     ]
     assert documents["word_count"].to_list() == [10, 12, 9, 6]
     assert documents["char_count"].to_list() == [len(r["text"]) for r in records]
+
+
+def test_datelines_without_a_year_and_impossible_dates():
+    records = [
+        {"doc_id": "e" * 16, "source_path": "a.txt", "source_record": 0, "file_hash": "h", "format": "txt",
+         "title": "Release", "text": "Release\n\n2012-06-S-026\nKABUL, Afghanistan (June 14) - Forces detained two.",
+         "published_at": None, "url": None, "source_name": None},
+        {"doc_id": "f" * 16, "source_path": "b.txt", "source_record": 0, "file_hash": "h", "format": "txt",
+         "title": "Dec. 6: Operations in Kandahar", "text": "Dec. 6: Operations in Kandahar\n\n2009-12-CA-060\nForces detained a leader.",
+         "published_at": None, "url": None, "source_name": None},
+        {"doc_id": "0" * 16, "source_path": "c.txt", "source_record": 0, "file_hash": "h", "format": "txt",
+         "title": "Bad", "text": "Bad\n\nKABUL, Afghanistan (Feb. 31, 2013) - Nothing.",
+         "published_at": None, "url": None, "source_name": None},
+        {"doc_id": "1" * 16, "source_path": "d.txt", "source_record": 0, "file_hash": "h", "format": "txt",
+         "title": "No year", "text": "No year\n\nKABUL, Afghanistan (Jan. 28) - Forces captured a leader today.",
+         "published_at": None, "url": None, "source_name": None},
+    ]
+    documents = build_documents(raw_documents_frame(records), "run-1", NOW)
+    assert documents.select(pl.col("published_at").dt.date()).to_series().to_list() == [
+        date(2012, 6, 14),
+        date(2009, 12, 6),
+        None,  # 31 February: no date, and no error
+        None,  # no year anywhere: not guessed
+    ]
+
+
+def test_unicode_line_separators_are_line_breaks():
+    record = _only("a.txt", "Title\u2028\u2028KABUL (Reuters)\u2028Body\xa0text.".encode())
+    assert record["text"] == "Title\n\nKABUL (Reuters)\nBody text."

@@ -1,0 +1,71 @@
+"""Geocoding on a tiny hand-made gazetteer: kinds, hints, context and transliteration."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from transforms.geocode import Geocoder, skeleton
+from transforms.resources import GAZETTEER, GAZETTEER_NAMES, clean_admin1, clean_place_name, place_key
+
+PLACES = [
+    ("geonames:1", "city", "Kandahar", "Kandahar", "AF", 31.61, 65.71, 391190),
+    ("admin1:AF.23", "admin1", "Kandahar", "Kandahar", "AF", 31.61, 65.71, 1_200_000),
+    ("geonames:2", "city", "Helmand", "Nangarhar", "AF", 34.1, 70.5, 600),
+    ("admin1:AF.10", "admin1", "Helmand", "Helmand", "AF", 31.59, 64.37, 900_000),
+    ("geonames:3", "city", "Delta", "British Columbia", "CA", 49.09, -123.05, 101_668),
+    ("admin1:NG.36", "admin1", "Delta", "Delta", "NG", 5.53, 5.75, 4_000_000),
+    ("admin1:AF.40", "admin1", "Vardak", "Vardak", "AF", 34.4, 68.4, 600_000),
+    ("country:AF", "country", "Afghanistan", None, "AF", 34.53, 69.17, 37_000_000),
+    ("natural:0", "natural", "Baltic Sea", None, None, 58.0, 19.5, 0),
+]
+NAMES = [(place_key(p[2]), p[0], True) for p in PLACES]
+
+
+@pytest.fixture(scope="module")
+def geocoder() -> Geocoder:
+    places = pl.DataFrame(PLACES, schema=GAZETTEER, orient="row")
+    names = pl.DataFrame(NAMES, schema=GAZETTEER_NAMES, orient="row")
+    return Geocoder(places, names, {"AF": "Afghanistan", "CA": "Canada", "NG": "Nigeria"})
+
+
+def test_a_town_and_its_homonymous_region(geocoder):
+    assert (geocoder.geocode("Kandahar").kind, geocoder.geocode("Kandahar").precision) == ("city", 1)
+    region = geocoder.geocode("Kandahar province")
+    assert (region.kind, region.admin1, region.precision) == ("admin1", "Kandahar", 3)
+    # a hamlet does not beat a province of the same name
+    assert geocoder.geocode("Helmand").kind == "admin1"
+
+
+def test_natural_features_and_countries(geocoder):
+    sea = geocoder.geocode("the Baltic Sea")
+    assert (sea.name, sea.country_code, sea.precision) == ("Baltic Sea", None, 3)
+    assert geocoder.geocode("Afghanistan").precision == 4
+    assert geocoder.country_of("Afghanistan") == "AF"
+
+
+def test_hints_and_context_choose_among_homonyms(geocoder):
+    assert geocoder.geocode("Delta").country_code == "CA"  # the bigger town, with no clue
+    assert geocoder.geocode("Delta", hints=["Nigeria"]).country_code == "NG"
+    assert geocoder.geocode("Delta", context_countries=["NG"]).country_code == "NG"
+
+
+def test_transliteration_variants_in_the_context_country(geocoder):
+    assert geocoder.geocode("Wardak province") is None  # no context, no guessing
+    found = geocoder.geocode("Wardak province", context_countries=["AF"])
+    assert (found.name, found.kind) == ("Vardak", "admin1")
+    assert skeleton("wardak") == skeleton("vardak")
+    assert skeleton("nabatiyeh") == skeleton("nabatieh")
+    assert skeleton("mayo sava") != skeleton("musawa")
+
+
+def test_near_a_town_lowers_the_precision(geocoder):
+    assert geocoder.geocode("Kandahar", near=True).precision == 2
+
+
+def test_gazetteer_names_are_cleaned():
+    assert clean_admin1("Muhafazat al Hudaydah") == "Al Hudaydah"
+    assert clean_admin1("Gadabay Rayon") == "Gadabay"
+    assert clean_admin1("Autonomna Pokrajina Vojvodina") == "Vojvodina"
+    assert clean_place_name("Ḩukūmat-e Nād ‘Alī") == "Nād ‘Alī"
+    assert place_key("Diyarbakır") == place_key("Diyarbakir")
