@@ -25,15 +25,11 @@ app = typer.Typer(
 
 SourceOption = Annotated[
     Path | None,
-    typer.Option(
-        "--source", "-s", help="Folder of articles (.txt .md .html .json .jsonl). Default: seeds/"
-    ),
+    typer.Option("--source", "-s", help="Folder of articles (.txt .md .html .json .jsonl). Default: seeds/"),
 ]
 WarehouseOption = Annotated[
     Path | None,
-    typer.Option(
-        "--warehouse", "-w", help="Published DuckDB file. Default: warehouse/sitrep.duckdb"
-    ),
+    typer.Option("--warehouse", "-w", help="Published DuckDB file. Default: warehouse/sitrep.duckdb"),
 ]
 
 
@@ -69,16 +65,27 @@ def ingest(
     warehouse: WarehouseOption = None,
     nlp: Annotated[
         bool,
-        typer.Option(
-            "--nlp/--no-nlp", help="Run the spaCy model (--no-nlp: rules and gazetteers only)."
-        ),
+        typer.Option("--nlp/--no-nlp", help="Run the spaCy model (--no-nlp: rules and gazetteers only)."),
     ] = True,
     full_refresh: Annotated[
         bool,
-        typer.Option(
-            "--full-refresh", help="Process every file again, not only new and changed ones."
-        ),
+        typer.Option("--full-refresh", help="Process every file again, not only new and changed ones."),
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="NLP processes on this machine (default SITREP_NLP_WORKERS, 1)."
+        ),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask",
+            metavar="ADDRESS",
+            help="Run the transform batches on this Dask cluster (e.g. tcp://host:8786) "
+            "through Prefect's Dask task runner; default SITREP_DASK_ADDRESS.",
+        ),
+    ] = None,
 ) -> None:
     """Load new and changed articles, validate every table and publish the warehouse.
 
@@ -87,16 +94,18 @@ def ingest(
     processed (and all of them again when sitrep's extractors changed); bad files land in
     the `quarantine` table with a reason.
     """
-    from flows.ingest import ingest as ingest_flow
+    from flows.ingest import ingest_on
 
-    settings = _settings(source_dir=source, warehouse_path=warehouse)
+    settings = _settings(source_dir=source, warehouse_path=warehouse, nlp_workers=workers, dask_address=dask)
     try:
         with _reachable_prefect_api():
-            result = ingest_flow(
+            result = ingest_on(settings)(
                 source=str(settings.source_dir),
                 warehouse=str(settings.warehouse_path),
                 nlp=nlp,
                 full_refresh=full_refresh,
+                nlp_workers=settings.nlp_workers,
+                dask_address=settings.dask_address,
             )
     except Exception as error:
         typer.secho(f"ingest failed: {error}", fg=typer.colors.RED, err=True)
@@ -108,6 +117,20 @@ def ingest(
         f"{result['documents_unchanged']} unchanged, {result['documents_deleted']} deleted, "
         f"{result['documents_quarantined']} quarantined -> {result['warehouse']}"
     )
+    _echo_quarantined(result.get("quarantined", []), result.get("documents_quarantined", 0))
+
+
+def _echo_quarantined(rows: list[dict], total: int, limit: int = 50) -> None:
+    """List what this run quarantined (reason and detail per file or record)."""
+    if rows:
+        typer.echo(f"quarantined by this run ({len(rows)}):")
+        for row in rows[:limit]:
+            record = f" record {row['source_record']}" if row.get("source_record") else ""
+            typer.echo(f"  {row['source_path']}{record}: {row['reason']} ({row['detail']})")
+        if len(rows) > limit:
+            typer.echo(f"  ... and {len(rows) - limit} more: select * from quarantine")
+    if total > len(rows):
+        typer.echo(f"{total - len(rows)} file(s) still quarantined from earlier runs (unchanged)")
 
 
 @app.command()
@@ -206,15 +229,104 @@ def query(
 
 
 @app.command()
+def rollback(
+    warehouse: WarehouseOption = None,
+    wait: Annotated[
+        float, typer.Option(help="Seconds to wait for a running ingest to release the lock.")
+    ] = 0.0,
+) -> None:
+    """Make the previous published version current again (atomic, like a publication).
+
+    Holds the writer lock, so it never races an ingest run. The replaced version moves to
+    rolled_back/; running rollback again goes one further version back. The next ingest
+    compares the source folder with the restored version, so it reprocesses whatever
+    changed since that version was published.
+    """
+    from flows import warehouse as wh
+
+    settings = _settings(warehouse_path=warehouse)
+    paths = wh.WarehousePaths(settings.warehouse_path)
+    try:
+        with wh.exclusive_lock(paths, wait_seconds=wait, holder="sitrep rollback"):
+            result = wh.rollback(paths, keep=settings.keep_rejected)
+    except (wh.RollbackError, wh.WarehouseBusyError) as error:
+        typer.secho(f"rollback failed: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    typer.echo(
+        f"rolled back {paths.published}: now version {result.restored.run_id} "
+        f"({result.restored.name}); replaced version {result.replaced.run_id} moved to "
+        f"{paths.rolled_back.name}/"
+    )
+    typer.echo("the next ingest reprocesses whatever changed in the source folder since that version")
+
+
+@app.command()
+def versions(warehouse: WarehouseOption = None) -> None:
+    """List the kept published versions (newest last), rejected candidates and rolled-back versions."""
+    from flows import warehouse as wh
+
+    settings = _settings(warehouse_path=warehouse)
+    paths = wh.WarehousePaths(settings.warehouse_path)
+    kept = wh.list_versions(paths)
+    current = wh.current_version(paths, kept)
+    typer.echo(f"published {paths.published}" + ("" if paths.published.exists() else " (none yet)"))
+    for version in kept:
+        marker = "*" if current is not None and version.path == current.path else " "
+        size = version.path.stat().st_size / 1e6
+        typer.echo(f" {marker} {version.name}  {size:,.1f} MB")
+    for folder in (paths.rejected, paths.rolled_back):
+        names = sorted(p.name for p in folder.glob("*.duckdb")) if folder.exists() else []
+        if names:
+            typer.echo(f"{folder.name}/: {', '.join(names)}")
+
+
+@app.command()
 def evaluate(
     fmt: Annotated[str, typer.Argument(help="Gold format: conll2003, gum, acled or isaf.")],
     path: Annotated[Path, typer.Argument(help="The gold file (a .conllu file or folder for gum).")],
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON to this file.")] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the result as JSON to this file.")
+    ] = None,
 ) -> None:
     """Score the extraction against a gold dataset (the same pipeline code as ingest)."""
     from flows.evaluate import command
 
     command(fmt, path, json_out)
+
+
+@app.command()
+def bench(
+    words: Annotated[
+        int, typer.Option("--words", min=1, help="Corpus size in words (at least).")
+    ] = 2_000_000,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the result as JSON to this file.")
+    ] = None,
+    nlp: Annotated[
+        bool,
+        typer.Option("--nlp/--no-nlp", help="Run the spaCy model (--no-nlp: measure everything else)."),
+    ] = True,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="spaCy processes (default SITREP_NLP_WORKERS).")
+    ] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the temporary corpus and warehouse.")] = False,
+    bound_words: Annotated[
+        int | None,
+        typer.Option("--bound-words", min=0, help="Cap the text of the bare nlp.pipe bound (0: skip it)."),
+    ] = None,
+) -> None:
+    """Benchmark: replicate ../shared/corpus to N words, run the real ingest flow on it into a
+    temporary warehouse, and report wall time, words/s and peak RSS per stage, next to bare
+    nlp.pipe on the same text (the NLP bound). Needs ../shared/corpus (or SITREP_SHARED_DIR)."""
+    from flows.bench import BenchError, command
+
+    try:
+        result = command(words, json_out, nlp=nlp, workers=workers, keep=keep, bound_words=bound_words)
+    except BenchError as error:
+        typer.secho(f"bench: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from error
+    if result["error"]:
+        raise typer.Exit(3)
 
 
 def main() -> None:  # pragma: no cover

@@ -1,10 +1,14 @@
 """The ``ingest`` flow: a source folder -> a validated, published DuckDB warehouse.
 
-    lock -> candidate copy -> plan (hashes) -> per batch: load, transform, validate, write
-         -> tombstones, quarantine, runs -> views -> audit -> atomic publish
+    lock -> recover (leftovers of killed runs) -> disk check -> candidate copy
+         -> plan (hashes) -> per batch: load, transform, validate (schema, GX), write
+         -> tombstones, quarantine -> quarantine gate -> runs, views -> audit, row-count gate
+         -> CHECKPOINT -> atomic publish
 
 Tasks are coarse (one per batch of documents, never per document); I/O tasks retry on
-transient errors, while per-file problems never raise: they are quarantined.
+transient errors (never on permanent ones: failed validation, audit or gate, no disk),
+while per-file problems never raise: they are quarantined. A candidate that fails
+validation, the audit or a gate is kept in ``rejected/``; the published version is untouched.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,22 +24,59 @@ from pathlib import Path
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 
 from expectations.runner import ValidationError, failure_report, validate_tables
 from flows import warehouse as wh
+from flows.parallel import in_flight, task_runner_for
 from flows.refresh import RefreshPlan, load_records, plan_refresh, quarantine_rows, split_duplicates
 from flows.settings import Settings
-from flows.sources import SourceFile, read_metadata
+from flows.sources import SourceFile, SourceFolderError, list_source_files, read_metadata, source_bytes
 from transforms.pipeline import Tables, build_tables, load_resources, pipeline_version
 from transforms.schemas import RUNS, TABLES, VALIDATION_RESULTS, conform
 
-FAIL_AT_ENV = "SITREP_FAIL_AT"  # for crash tests: fail on purpose at a named step
+# Test-only fault injection: SITREP_FAIL_AT=<step> makes the run fail on purpose at the end
+# of that step (prepare-candidate, plan-refresh, transform-batch, validate-batch,
+# write-batch, finalize-candidate, publish). Never set it in production.
+FAIL_AT_ENV = "SITREP_FAIL_AT"
+FAIL_STEPS = (
+    "prepare-candidate",
+    "plan-refresh",
+    "transform-batch",
+    "validate-batch",
+    "write-batch",
+    "finalize-candidate",
+    "publish",
+)
+
+
+class InjectedFailure(RuntimeError):
+    """A failure asked for with SITREP_FAIL_AT (tests only)."""
 
 
 def _maybe_fail(step: str) -> None:
     if os.environ.get(FAIL_AT_ENV) == step:
-        raise RuntimeError(f"failing on purpose at {step} ({FAIL_AT_ENV})")
+        raise InjectedFailure(f"failing on purpose at {step} ({FAIL_AT_ENV})")
+
+
+# Errors that a retry cannot fix: the task fails at once instead of retrying.
+PERMANENT_ERRORS = (
+    InjectedFailure,
+    ValidationError,
+    wh.AuditError,
+    wh.InsufficientDiskError,
+    wh.WarehouseBusyError,
+    SourceFolderError,
+)
+
+
+def transient_only(task, task_run, state) -> bool:
+    """Prefect ``retry_condition_fn``: retry I/O hiccups, not permanent errors."""
+    return not isinstance(state.data, PERMANENT_ERRORS)
+
+
+RETRY = {"retries": 2, "retry_delay_seconds": [1, 5], "retry_condition_fn": transient_only}
 
 
 def new_run_id(now: datetime) -> str:
@@ -54,10 +96,9 @@ class RunSummary:
     documents_unchanged: int = 0
     documents_deleted: int = 0
     documents_quarantined: int = 0
+    quarantined_this_run: int = 0  # records quarantined by this run (the rest were already)
     rows_written: dict[str, int] = field(
-        default_factory=lambda: dict.fromkeys(
-            ("documents", "sentences", "entities", "incidents"), 0
-        )
+        default_factory=lambda: dict.fromkeys(("documents", "sentences", "entities", "incidents"), 0)
     )
     table_rows: dict[str, int] = field(default_factory=dict)
     quarantined: list[dict] = field(default_factory=list)
@@ -70,21 +111,33 @@ class RunSummary:
 # --------------------------------------------------------------------------- tasks
 
 
-@task(name="prepare-candidate", retries=2, retry_delay_seconds=[1, 5])
-def prepare_candidate(paths: wh.WarehousePaths, run_id: str) -> Path:
-    removed = wh.clear_stale_candidates(paths)
-    if removed:
-        get_run_logger().warning(
-            "removed %d half-built candidate(s) left by an earlier run", len(removed)
-        )
+@task(name="prepare-candidate", **RETRY)
+def prepare_candidate(
+    paths: wh.WarehousePaths, run_id: str, settings: Settings
+) -> tuple[Path, dict[str, int]]:
+    """Clear what killed runs left, check the disk, copy the published version to the
+    candidate. Returns the candidate and the published row counts (for the row gate)."""
+    logger = get_run_logger()
+    for cleared in wh.recover(paths):
+        logger.warning("recovered from an interrupted run: cleared %s", cleared)
+    estimate = wh.check_disk_space(
+        paths, source_bytes(list_source_files(settings.source_dir)), settings.disk_reserve_bytes
+    )
+    logger.info("disk: %d MB free, about %d MB needed", estimate.free // 10**6, estimate.needed // 10**6)
     candidate = wh.prepare_candidate(paths, run_id)
-    _maybe_fail("prepare-candidate")
-    return candidate
+    try:
+        with contextlib.closing(wh.connect(candidate, read_only=True)) as con:
+            baseline = wh.table_counts(con)
+        _maybe_fail("prepare-candidate")
+    except BaseException:
+        wh.discard(candidate)
+        raise
+    return candidate, baseline
 
 
-@task(name="plan-refresh", retries=2, retry_delay_seconds=[1, 5])
+@task(name="plan-refresh", **RETRY)
 def plan(candidate: Path, settings: Settings) -> RefreshPlan:
-    with contextlib.closing(wh.connect(candidate)) as con:
+    with contextlib.closing(wh.connect(candidate, read_only=True)) as con:
         documents, quarantine = wh.current_state(con)
     version = pipeline_version(settings.spacy_model, settings.nlp_enabled)
     refresh = plan_refresh(
@@ -99,15 +152,13 @@ def plan(candidate: Path, settings: Settings) -> RefreshPlan:
     return refresh
 
 
-@task(name="load-batch", retries=2, retry_delay_seconds=[1, 5])
+@task(name="load-batch", **RETRY)
 def load_batch(files: list[SourceFile], metadata: dict, settings: Settings):
     return load_records(files, metadata, settings.max_file_bytes)
 
 
 @task(name="transform-batch")
-def transform_batch(
-    raw: pl.DataFrame, settings: Settings, run_id: str, ingested_at: datetime
-) -> Tables:
+def transform_batch(raw: pl.DataFrame, settings: Settings, run_id: str, ingested_at: datetime) -> Tables:
     resources = load_resources(settings.spacy_model, settings.nlp_enabled, settings.cache_dir)
     tables = build_tables(
         raw,
@@ -115,7 +166,8 @@ def transform_batch(
         run_id=run_id,
         ingested_at=ingested_at,
         nlp_batch_size=settings.nlp_batch_size,
-        nlp_workers=settings.nlp_workers,
+        # a Dask worker is one process already (and may not fork spaCy's children)
+        nlp_workers=1 if settings.dask_address else settings.nlp_workers,
         min_incident_confidence=settings.min_incident_confidence,
     )
     _maybe_fail("transform-batch")
@@ -124,6 +176,9 @@ def transform_batch(
 
 @task(name="validate-batch")
 def validate_batch(tables: dict[str, pl.DataFrame], run_id: str) -> pl.DataFrame:
+    """Declared schema first (a drifted frame must never be cast silently into a table),
+    then the GX suites."""
+    wh.check_schemas(tables)
     outcome = validate_tables(tables, run_id)
     _maybe_fail("validate-batch")
     if not outcome.success:
@@ -131,13 +186,18 @@ def validate_batch(tables: dict[str, pl.DataFrame], run_id: str) -> pl.DataFrame
     return outcome.results
 
 
-@task(name="write-batch", retries=2, retry_delay_seconds=[1, 5])
+@task(name="write-batch", **RETRY)
 def write_batch(candidate: Path, tables: dict[str, pl.DataFrame]) -> dict[str, int]:
+    """Write a batch in one transaction. Idempotent: the batch's documents and quarantine
+    records are deleted first, so a retry never duplicates rows."""
     written = {}
     with contextlib.closing(wh.connect(candidate)) as con:
         con.execute("BEGIN TRANSACTION")
         # rows of these documents may exist as tombstones of another path: replace them
-        wh.delete_documents(con, tables["documents"]["doc_id"].to_list())
+        if "documents" in tables:
+            wh.delete_documents(con, tables["documents"]["doc_id"].to_list())
+        if "quarantine" in tables:
+            wh.delete_quarantine(con, tables["quarantine"])
         for table, frame in tables.items():
             written[table] = wh.insert_frame(con, table, frame)
         con.execute("COMMIT")
@@ -145,7 +205,7 @@ def write_batch(candidate: Path, tables: dict[str, pl.DataFrame]) -> dict[str, i
     return written
 
 
-@task(name="apply-deletions", retries=2, retry_delay_seconds=[1, 5])
+@task(name="apply-deletions", **RETRY)
 def apply_deletions(candidate: Path, refresh: RefreshPlan, at: datetime) -> None:
     with contextlib.closing(wh.connect(candidate)) as con:
         con.execute("BEGIN TRANSACTION")
@@ -153,32 +213,38 @@ def apply_deletions(candidate: Path, refresh: RefreshPlan, at: datetime) -> None
         wh.tombstone_documents(con, refresh.deleted_doc_ids, at)
         if refresh.dropped_quarantine_paths:
             con.register("_paths", pl.DataFrame({"source_path": refresh.dropped_quarantine_paths}))
-            con.execute(
-                "DELETE FROM quarantine WHERE source_path IN (SELECT source_path FROM _paths)"
-            )
+            con.execute("DELETE FROM quarantine WHERE source_path IN (SELECT source_path FROM _paths)")
             con.unregister("_paths")
         con.execute("COMMIT")
 
 
-@task(name="finalize-candidate", retries=2, retry_delay_seconds=[1, 5])
-def finalize(candidate: Path, run_row: pl.DataFrame, validation: pl.DataFrame) -> dict[str, int]:
-    """Record the run, (re)create the analyst views, audit, checkpoint."""
+@task(name="finalize-candidate", **RETRY)
+def finalize(
+    candidate: Path,
+    run_row: pl.DataFrame,
+    validation: pl.DataFrame,
+    baseline: dict[str, int],
+    settings: Settings,
+) -> dict[str, int]:
+    """Record the run, (re)create the analyst views, audit, gate row counts, checkpoint."""
     with contextlib.closing(wh.connect(candidate)) as con:
-        wh.insert_frame(con, "runs", run_row)
-        wh.insert_frame(con, "validation_results", validation)
+        wh.record_run(con, run_row, validation)
         wh.apply_views(con)
         outcome = wh.audit(con)
         if any(outcome.values()):
             raise wh.AuditError(wh.audit_report(outcome))
-        counts = {
-            name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in TABLES
-        }
+        drops = wh.row_count_gate(
+            baseline, wh.table_counts(con), settings.max_row_drop_share, settings.row_drop_min_rows
+        )
+        if drops:
+            raise wh.GateError("; ".join(drops))
+        counts = {name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in TABLES}
         con.execute("CHECKPOINT")
     _maybe_fail("finalize-candidate")
     return counts
 
 
-@task(name="publish", retries=2, retry_delay_seconds=[1, 5])
+@task(name="publish", **RETRY)
 def publish(paths: wh.WarehousePaths, candidate: Path, run_id: str, keep_versions: int) -> None:
     _maybe_fail("publish")
     wh.publish(paths, candidate, run_id, keep_versions)
@@ -268,19 +334,35 @@ def _artifact(summary: RunSummary) -> str:
     return "\n".join(lines)
 
 
-@flow(name="ingest", log_prints=True, validate_parameters=True)
+def _default_task_runner():
+    """Dask when the environment names a cluster (``SITREP_DASK_ADDRESS``, e.g. for the
+    deployment's worker), else the flow's own process. Bad settings are reported by the run."""
+    try:
+        return task_runner_for(Settings())
+    except Exception:
+        return task_runner_for(Settings.model_construct())
+
+
+@flow(name="ingest", log_prints=True, validate_parameters=True, task_runner=_default_task_runner())
 def ingest(
     source: str | None = None,
     warehouse: str | None = None,
     nlp: bool | None = None,
     full_refresh: bool = False,
+    nlp_workers: int | None = None,
+    dask_address: str | None = None,
 ) -> dict:
     """Load new and changed articles from ``source`` and publish a validated warehouse.
 
     Parameters default to the settings (``SITREP_SOURCE_DIR``, ``SITREP_WAREHOUSE_PATH``),
-    whose defaults are ``seeds/`` and ``warehouse/sitrep.duckdb``.
+    whose defaults are ``seeds/`` and ``warehouse/sitrep.duckdb``. ``dask_address`` runs the
+    transform batches on that Dask cluster (see ``ingest_on``).
     """
     overrides = {}
+    if nlp_workers is not None:
+        overrides["nlp_workers"] = nlp_workers
+    if dask_address is not None:
+        overrides["dask_address"] = dask_address
     if source is not None:
         overrides["source_dir"] = Path(source)
     if warehouse is not None:
@@ -290,7 +372,19 @@ def ingest(
     if full_refresh:
         overrides["full_refresh"] = True
     settings = Settings(**overrides).resolved()
+    runner = FlowRunContext.get().task_runner
+    if settings.dask_address and type(runner).__name__ != "DaskTaskRunner":
+        raise ValueError(
+            f"a Dask address ({settings.dask_address}) is set but this run uses {type(runner).__name__}: "
+            "start it with `sitrep ingest --dask ADDRESS` (or ingest_on(settings)), or set "
+            "SITREP_DASK_ADDRESS in the environment that imports the flow"
+        )
     return run_ingest(settings)
+
+
+def ingest_on(settings: Settings):
+    """The ``ingest`` flow with the task runner these settings ask for (Dask or local)."""
+    return ingest.with_options(task_runner=task_runner_for(settings))
 
 
 def run_ingest(settings: Settings) -> dict:
@@ -300,95 +394,38 @@ def run_ingest(settings: Settings) -> dict:
     paths = wh.WarehousePaths(settings.warehouse_path)
     summary = RunSummary(run_id=run_id, warehouse=str(paths.published))
     flow_run_id = flow_run.get_id()
-    validation_frames: list[pl.DataFrame] = []
     version = pipeline_version(settings.spacy_model, settings.nlp_enabled)
-    logger.info(
-        "run %s: %s -> %s (pipeline %s)", run_id, settings.source_dir, paths.published, version
-    )
+    logger.info("run %s: %s -> %s (pipeline %s)", run_id, settings.source_dir, paths.published, version)
 
-    with wh.exclusive_lock(paths, wait_seconds=settings.lock_wait_seconds):
-        candidate = prepare_candidate(paths, run_id)
+    with wh.exclusive_lock(paths, wait_seconds=settings.lock_wait_seconds, holder=f"ingest {run_id}"):
+        candidate, baseline = prepare_candidate(paths, run_id, settings)
         try:
             refresh = plan(candidate, settings)
-            summary.documents_seen = refresh.files_seen
-            summary.documents_new, summary.documents_changed = refresh.new, refresh.changed
-            summary.documents_unchanged = refresh.unchanged
-            summary.documents_reprocessed = refresh.reprocessed
-            summary.documents_deleted = len(refresh.deleted_paths)
-            logger.info(
-                "%d files: %d new, %d changed, %d reprocessed (newer pipeline), %d unchanged, %d deleted, %d still quarantined",
-                refresh.files_seen,
-                refresh.new,
-                refresh.changed,
-                refresh.reprocessed,
-                refresh.unchanged,
-                len(refresh.deleted_paths),
-                refresh.quarantined_unchanged,
-            )
+            _count_plan(summary, refresh)
             apply_deletions(candidate, refresh, started)
-            metadata = read_metadata(settings.source_dir) if refresh.to_load else {}
-            known = dict(refresh.known_doc_ids)
-            rejections = [(file, None, _unreadable(error)) for file, error in refresh.unreadable]
-            batches = _batches(refresh.to_load, settings.chunk_documents)
-            for number, files in enumerate(batches, start=1):
-                raw, rejected = load_batch(files, metadata, settings)
-                raw, duplicates = split_duplicates(raw, known)
-                batch_rejections = rejected + duplicates
-                tables = (
-                    transform_batch(raw, settings, run_id, started).as_dict() if raw.height else {}
-                )
-                quarantine = quarantine_rows(batch_rejections, run_id, started, version)
-                to_check = (
-                    {**tables, "quarantine": quarantine} if tables else {"quarantine": quarantine}
-                )
-                validation_frames.append(validate_batch(to_check, run_id))
-                written = write_batch(candidate, to_check)
-                for table, count in written.items():
-                    summary.rows_written[table] = summary.rows_written.get(table, 0) + count
-                summary.documents_quarantined += len(
-                    {(f.path, r.source_record) for f, _, r in batch_rejections}
-                )
-                summary.quarantined += quarantine.select(
-                    "source_path", "source_record", "reason", "detail"
-                ).to_dicts()
-                if tables:
-                    summary.new_incidents += tables["incidents"].to_dicts()[:100]
-                logger.info(
-                    "batch %d/%d: %d files -> %d documents, %d sentences, %d entities, %d incidents, %d quarantined",
-                    number,
-                    len(batches),
-                    len(files),
-                    written.get("documents", 0),
-                    written.get("sentences", 0),
-                    written.get("entities", 0),
-                    written.get("incidents", 0),
-                    len(batch_rejections),
-                )
-            if rejections:
-                quarantine = quarantine_rows(rejections, run_id, started, version)
-                validation_frames.append(validate_batch({"quarantine": quarantine}, run_id))
-                write_batch(candidate, {"quarantine": quarantine})
-                summary.documents_quarantined += len(rejections)
-                summary.quarantined += quarantine.select(
-                    "source_path", "source_record", "reason", "detail"
-                ).to_dicts()
-            summary.documents_quarantined += refresh.quarantined_unchanged
-            changed = (
-                refresh.new + refresh.changed + refresh.reprocessed + len(refresh.deleted_paths)
-            )
+            validation = _load_transform_write(candidate, refresh, settings, summary, started, version)
+            summary.documents_quarantined = summary.quarantined_this_run + refresh.quarantined_unchanged
+            changed = refresh.new + refresh.changed + refresh.reprocessed + len(refresh.deleted_paths)
             summary.status = "published" if changed else "unchanged"
             summary.message = (
-                f"{summary.rows_written['documents']} documents loaded, {summary.documents_quarantined} quarantined, "
-                f"{summary.documents_deleted} deleted"
+                f"{summary.rows_written['documents']} documents loaded, {summary.documents_quarantined} quarantined "
+                f"({summary.quarantined_this_run} by this run), {summary.documents_deleted} deleted"
             )
-            validation = (
-                pl.concat(validation_frames)
-                if validation_frames
-                else pl.DataFrame(schema=VALIDATION_RESULTS)
+            gate = wh.quarantine_gate(
+                summary.quarantined_this_run,
+                summary.rows_written["documents"],
+                settings.max_quarantine_share,
+                settings.quarantine_gate_min_documents,
             )
+            if gate:
+                raise wh.GateError(gate)
             summary.expectations_evaluated = len(validation)
             summary.table_rows = finalize(
-                candidate, _run_row(summary, settings, started, flow_run_id), validation
+                candidate,
+                _run_row(summary, settings, started, flow_run_id),
+                validation,
+                baseline,
+                settings,
             )
             publish(paths, candidate, run_id, settings.keep_versions)
         except (ValidationError, wh.AuditError) as error:
@@ -403,12 +440,114 @@ def run_ingest(settings: Settings) -> dict:
             wh.discard(candidate)
             raise
     logger.info("published %s: %s", paths.published, summary.message)
-    create_markdown_artifact(
-        key="ingest-run", markdown=_artifact(summary), description=f"run {run_id}"
-    )
+    create_markdown_artifact(key="ingest-run", markdown=_artifact(summary), description=f"run {run_id}")
     result = {k: v for k, v in summary.__dict__.items() if k not in ("new_incidents",)}
     result["new_incidents"] = len(summary.new_incidents)
     return result
+
+
+def _count_plan(summary: RunSummary, refresh: RefreshPlan) -> None:
+    summary.documents_seen = refresh.files_seen
+    summary.documents_new, summary.documents_changed = refresh.new, refresh.changed
+    summary.documents_unchanged = refresh.unchanged
+    summary.documents_reprocessed = refresh.reprocessed
+    summary.documents_deleted = len(refresh.deleted_paths)
+    get_run_logger().info(
+        "%d files: %d new, %d changed, %d reprocessed (newer pipeline), %d unchanged, %d deleted, %d still quarantined",
+        refresh.files_seen,
+        refresh.new,
+        refresh.changed,
+        refresh.reprocessed,
+        refresh.unchanged,
+        len(refresh.deleted_paths),
+        refresh.quarantined_unchanged,
+    )
+
+
+def _load_transform_write(
+    candidate: Path,
+    refresh: RefreshPlan,
+    settings: Settings,
+    summary: RunSummary,
+    started: datetime,
+    version: str,
+) -> pl.DataFrame:
+    """Per batch: load, transform, validate, write. Returns the validation results."""
+    logger = get_run_logger()
+    run_id = summary.run_id
+    validation_frames: list[pl.DataFrame] = []
+    metadata = read_metadata(settings.source_dir) if refresh.to_load else {}
+    known = dict(refresh.known_doc_ids)
+    batches = _batches(refresh.to_load, settings.chunk_documents)
+    # Transform batches are submitted to the flow's task runner (Dask when configured) a few
+    # ahead of the one being validated and written here, in order.
+    pending: deque = deque()
+    upcoming = iter(enumerate(batches, start=1))
+
+    def submit_next() -> bool:
+        step = next(upcoming, None)
+        if step is None:
+            return False
+        number, files = step
+        raw, rejected = load_batch(files, metadata, settings)
+        raw, duplicates = split_duplicates(raw, known)
+        if not raw.height:
+            future = None
+        elif settings.dask_address:
+            future = transform_batch.submit(raw, settings, run_id, started)
+        else:  # in this process and thread, as a plain task call
+            future = _Done(transform_batch(raw, settings, run_id, started))
+        pending.append((number, files, rejected + duplicates, future))
+        return True
+
+    while len(pending) < in_flight(settings) and submit_next():
+        pass
+    while pending:
+        number, files, rejections, future = pending.popleft()
+        tables = future.result().as_dict() if future is not None else {}
+        submit_next()
+        quarantine = quarantine_rows(rejections, run_id, started, version)
+        to_check = {**tables, "quarantine": quarantine}
+        validation_frames.append(validate_batch(to_check, run_id))
+        written = write_batch(candidate, to_check)
+        _count_written(summary, written, quarantine)
+        if tables:
+            summary.new_incidents += tables["incidents"].to_dicts()[:100]
+        del tables, to_check
+        logger.info(
+            "batch %d/%d: %d files -> %d documents, %d sentences, %d entities, %d incidents, %d quarantined",
+            number,
+            len(batches),
+            len(files),
+            written.get("documents", 0),
+            written.get("sentences", 0),
+            written.get("entities", 0),
+            written.get("incidents", 0),
+            len(rejections),
+        )
+    if refresh.unreadable:
+        rejections = [(file, None, _unreadable(error)) for file, error in refresh.unreadable]
+        quarantine = quarantine_rows(rejections, run_id, started, version)
+        validation_frames.append(validate_batch({"quarantine": quarantine}, run_id))
+        _count_written(summary, write_batch(candidate, {"quarantine": quarantine}), quarantine)
+    return pl.concat(validation_frames) if validation_frames else pl.DataFrame(schema=VALIDATION_RESULTS)
+
+
+@dataclass
+class _Done:
+    """A transform result computed in place, with the future's ``result()``."""
+
+    value: Tables
+
+    def result(self) -> Tables:
+        return self.value
+
+
+def _count_written(summary: RunSummary, written: dict[str, int], quarantine: pl.DataFrame) -> None:
+    for table, count in written.items():
+        summary.rows_written[table] = summary.rows_written.get(table, 0) + count
+    summary.quarantined_this_run += quarantine.height
+    summary.quarantined += quarantine.select("source_path", "source_record", "reason", "detail").to_dicts()
 
 
 def _unreadable(error: str):
@@ -423,11 +562,9 @@ def _record_rejection(candidate, paths, summary, settings, started, flow_run_id,
     try:
         results = getattr(error, "results", None)
         with contextlib.closing(wh.connect(candidate)) as con:
-            wh.insert_frame(con, "runs", _run_row(summary, settings, started, flow_run_id))
-            if results is not None:
-                wh.insert_frame(con, "validation_results", results)
+            wh.record_run(con, _run_row(summary, settings, started, flow_run_id), results)
             con.execute("CHECKPOINT")
-        kept = wh.reject(paths, candidate)
+        kept = wh.reject(paths, candidate, settings.keep_rejected)
         logger.error(
             "run %s rejected, published warehouse unchanged; candidate kept at %s\n%s",
             summary.run_id,

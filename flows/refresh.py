@@ -3,13 +3,15 @@
 Content hashes decide. A file whose hash equals the published one is skipped; a new or
 changed file is (re)loaded and the rows of its previous version are replaced everywhere;
 a file that disappeared is tombstoned (``documents.deleted_at``) and its derived rows are
-removed; a quarantined file is retried when its bytes change (or, for duplicates, always,
-since the document it duplicated may be gone).
+removed. A quarantined file is retried when its bytes change, when it became readable, when
+it now fits under a raised size cap, or (for duplicates) when this run removes or replaces
+documents, since the document it duplicated may be gone; otherwise its quarantine row is
+left exactly as it is, so that rerunning on the same input changes nothing.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +31,7 @@ class RefreshPlan:
     changed: int = 0
     reprocessed: int = 0  # unchanged content, processed by an older pipeline version
     unchanged: int = 0
-    quarantined_unchanged: int = 0
+    quarantined_unchanged: int = 0  # quarantined records kept as they are (files not retried)
     replaced_doc_ids: list[str] = field(default_factory=list)  # rows to remove before loading
     deleted_doc_ids: list[str] = field(default_factory=list)  # documents to tombstone
     deleted_paths: list[str] = field(default_factory=list)
@@ -62,17 +64,22 @@ def plan_refresh(
         else:
             tombstoned[row["source_path"]].append(row["doc_id"])
     held_any = set(quarantine["source_path"].to_list())
-    held: dict[str, tuple[str | None, str]] = {
-        row["source_path"]: (row["file_hash"], row["reason"])
+    held_rows = Counter(quarantine["source_path"].to_list())  # records quarantined per file
+    held: dict[str, tuple[str | None, str, str]] = {
+        row["source_path"]: (row["file_hash"], row["reason"], row["detail"])
         for row in quarantine.iter_rows(named=True)
         if not full_refresh and row["pipeline_version"] == version
     }
     plan = RefreshPlan(files_seen=len(files))
     present = set()
+    held_duplicates: list[SourceFile] = []
     for file in files:
         present.add(file.path)
         _, file_hash, error = read_bytes(file, max_bytes)
         if error is not None:
+            if file.path not in current and held.get(file.path) == (None, "unreadable_file", error):
+                plan.quarantined_unchanged += held_rows[file.path]  # still unreadable, same reason
+                continue
             plan.unreadable.append((file, error))
             if file.path in current:
                 plan.replaced_doc_ids.extend(current[file.path][1])
@@ -80,38 +87,59 @@ def plan_refresh(
             continue
         if file.path in current and current[file.path][0] == file_hash and file.path not in stale:
             plan.unchanged += 1
+            plan.quarantined_unchanged += held_rows[file.path]  # its rejected records, if any
             for doc_id in current[file.path][1]:
                 plan.known_doc_ids[doc_id] = file.path
             continue
-        if (
-            file.path in held
-            and held[file.path][0] == file_hash
-            and held[file.path][1] != "duplicate_document"
-        ):
-            plan.quarantined_unchanged += 1
-            continue
-        plan.to_load.append(file)
-        if file.path in current:
-            if current[file.path][0] == file_hash:
-                plan.reprocessed += 1
-            else:
-                plan.changed += 1
-            plan.replaced_doc_ids.extend(current[file.path][1])
-        elif file.path in held_any or file.path in tombstoned:
-            plan.changed += 1
-        else:
-            plan.new += 1
-        plan.replaced_doc_ids.extend(tombstoned.get(file.path, []))
-        if file.path in held_any:
-            plan.dropped_quarantine_paths.append(file.path)
+        if file.path in held and held[file.path][0] == file_hash:
+            reason = held[file.path][1]
+            if reason == "duplicate_document":
+                held_duplicates.append(file)
+                continue
+            if not (reason == "file_too_large" and 0 <= file.size <= max_bytes):
+                plan.quarantined_unchanged += held_rows[file.path]
+                continue
+        _add(plan, file, file_hash, current, held_any, tombstoned)
     for path, (_, ids) in current.items():
         if path not in present:
             plan.deleted_paths.append(path)
             plan.deleted_doc_ids.extend(ids)
+    # A duplicate is retried only when the document it duplicated may be gone (this run
+    # removes or replaces documents); otherwise its quarantine row stays as it is.
+    for file in held_duplicates:
+        if plan.replaced_doc_ids or plan.deleted_doc_ids:
+            _add(plan, file, held[file.path][0], current, held_any, tombstoned)
+        else:
+            plan.quarantined_unchanged += held_rows[file.path]
     for path in held_any:
         if path not in present:
             plan.dropped_quarantine_paths.append(path)
     return plan
+
+
+def _add(
+    plan: RefreshPlan,
+    file: SourceFile,
+    file_hash: str | None,
+    current: dict[str, tuple[str, list[str]]],
+    held_any: set[str],
+    tombstoned: dict[str, list[str]],
+) -> None:
+    """Plan to (re)load a file, replacing whatever its previous version left."""
+    plan.to_load.append(file)
+    if file.path in current:
+        if current[file.path][0] == file_hash:
+            plan.reprocessed += 1
+        else:
+            plan.changed += 1
+        plan.replaced_doc_ids.extend(current[file.path][1])
+    elif file.path in held_any or file.path in tombstoned:
+        plan.changed += 1
+    else:
+        plan.new += 1
+    plan.replaced_doc_ids.extend(tombstoned.get(file.path, []))
+    if file.path in held_any:
+        plan.dropped_quarantine_paths.append(file.path)
 
 
 def load_records(
@@ -180,9 +208,7 @@ def split_duplicates(
             keep.append(False)
             original = known[doc_id]
             detail = (
-                f"same content as {original}"
-                if original != path
-                else f"repeats an earlier record of {path}"
+                f"same content as {original}" if original != path else f"repeats an earlier record of {path}"
             )
             rejections.append(
                 (

@@ -40,18 +40,56 @@ class Settings(BaseSettings):
     )
     nlp_batch_size: int = Field(64, ge=1, description="Documents per nlp.pipe batch.")
     nlp_workers: int = Field(1, ge=1, description="Processes for nlp.pipe.")
+    dask_address: str | None = Field(
+        None,
+        description=(
+            "Address of a Dask scheduler (e.g. tcp://10.0.0.5:8786): the transform batches "
+            "(NLP included) run on that cluster through Prefect's Dask task runner."
+        ),
+    )
     chunk_documents: int = Field(
         2000, ge=1, description="Documents processed and written per chunk (bounds memory)."
     )
     max_file_bytes: int = Field(
         20_000_000, ge=1, description="Files larger than this are quarantined (file_too_large)."
     )
-    keep_versions: int = Field(7, ge=1, description="Published warehouse versions kept.")
+    keep_versions: int = Field(
+        7, ge=1, description="Published warehouse versions kept in versions/ (for rollback)."
+    )
+    keep_rejected: int = Field(
+        7, ge=0, description="Rejected candidates (and rolled-back versions) kept for inspection."
+    )
     max_quarantine_share: float = Field(
         0.5,
         ge=0.0,
         le=1.0,
-        description="Refuse to publish when more than this share of new files is quarantined.",
+        description=(
+            "Refuse to publish when more than this share of the documents a run read "
+            "(files or .json/.jsonl records) was quarantined."
+        ),
+    )
+    quarantine_gate_min_documents: int = Field(
+        10, ge=0, description="The quarantine gate applies to runs that read at least this many documents."
+    )
+    max_row_drop_share: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Refuse to publish when a table (current documents, sentences, entities, incidents) "
+            "would lose more than this share of its rows against the published version (1 disables)."
+        ),
+    )
+    row_drop_min_rows: int = Field(
+        50, ge=0, description="Tables with fewer published rows than this are not row-count gated."
+    )
+    disk_reserve_bytes: int = Field(
+        100_000_000,
+        ge=0,
+        description=(
+            "Free disk kept in reserve: a run refuses to start unless 2 x the published file "
+            "+ 2 x the source files + this much is free."
+        ),
     )
     cache_dir: Path = Field(
         PROJECT_ROOT / ".cache",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,8 @@ class SourceFile:
 
     path: str  # relative to the source folder, POSIX separators
     absolute: Path
-    size: int
+    size: int  # -1 when the file could not be stat-ed (e.g. a dangling symlink)
+    kind: str = "file"  # "file", or what else it is (fifo, socket, device): never read
 
 
 def list_source_files(source_dir: Path) -> list[SourceFile]:
@@ -41,16 +43,37 @@ def list_source_files(source_dir: Path) -> list[SourceFile]:
             if is_ignored(relative):
                 continue
             try:
-                size = absolute.stat().st_size
+                info = absolute.stat()
+                size, kind = info.st_size, _kind(info.st_mode)
             except OSError:
-                size = -1
-            found.append(SourceFile(relative, absolute, size))
+                size, kind = -1, "file"
+            found.append(SourceFile(relative, absolute, size, kind))
     found.sort(key=lambda f: f.path)
     return found
 
 
+def _kind(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISFIFO(mode):
+        return "fifo"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    return "special file"
+
+
+def source_bytes(files: list[SourceFile]) -> int:
+    """Total size of the (readable) source files."""
+    return sum(f.size for f in files if f.size > 0)
+
+
 def read_bytes(file: SourceFile, max_bytes: int) -> tuple[bytes | None, str | None, str | None]:
-    """(data, sha256, error). Files over ``max_bytes`` are hashed but not returned."""
+    """(data, sha256, error). Files over ``max_bytes`` are hashed but not returned. A FIFO,
+    socket or device is never opened (reading a FIFO would block the run forever)."""
+    if file.kind != "file":
+        return None, None, f"not a regular file ({file.kind})"
     try:
         if file.size > max_bytes:
             digest = hashlib.sha256()

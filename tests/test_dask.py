@@ -1,0 +1,101 @@
+"""Scale-out: the same ``ingest`` flow on Prefect's Dask task runner equals the local run.
+
+Starts a real local Dask cluster (two worker processes, loopback only), runs the flow on
+seeds/ with small chunks so that the transform batches are spread over both workers, and
+compares every content table row for row with a run in the flow's own process. Only the
+run's own stamps (run id, ingestion and quarantine times) may differ.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from tests.conftest import SEEDS
+
+pytestmark = [pytest.mark.e2e, pytest.mark.model, pytest.mark.timeout(600)]
+
+TABLES = {
+    "documents": "doc_id",
+    "sentences": "sentence_id",
+    "entities": "entity_id",
+    "incidents": "incident_id",
+    "quarantine": "source_path, source_record",
+}
+RUN_STAMPS = {"run_id", "ingested_at", "quarantined_at"}
+CHUNK = 5  # 23 seed articles -> 5 transform batches
+
+
+@pytest.fixture(scope="module")
+def prefect_api():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+@pytest.fixture(scope="module")
+def dask_cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:
+        yield cluster
+
+
+def content(warehouse: Path) -> dict[str, pl.DataFrame]:
+    with contextlib.closing(duckdb.connect(str(warehouse), read_only=True)) as con:
+        return {
+            table: con.sql(f"SELECT * FROM {table} ORDER BY {order}").pl().drop(RUN_STAMPS, strict=False)
+            for table, order in TABLES.items()
+        }
+
+
+def run(warehouse: Path, dask_address: str | None) -> dict:
+    from flows.ingest import ingest_on
+    from flows.settings import Settings
+
+    settings = Settings(
+        source_dir=SEEDS, warehouse_path=warehouse, chunk_documents=CHUNK, dask_address=dask_address
+    ).resolved()
+    return ingest_on(settings)(source=str(SEEDS), warehouse=str(warehouse), dask_address=dask_address)
+
+
+def test_the_flow_on_a_dask_cluster_equals_the_local_run(prefect_api, dask_cluster, tmp_path, monkeypatch):
+    from distributed import Client
+
+    monkeypatch.setenv("SITREP_CHUNK_DOCUMENTS", str(CHUNK))
+    local = run(tmp_path / "local" / "sitrep.duckdb", None)
+    on_dask = run(tmp_path / "dask" / "sitrep.duckdb", dask_cluster.scheduler_address)
+
+    assert local["status"] == on_dask["status"] == "published"
+    assert local["documents_new"] == on_dask["documents_new"] == 23
+    assert on_dask["rows_written"] == local["rows_written"]
+
+    # the batches really ran on the cluster, on both workers
+    with Client(dask_cluster.scheduler_address) as client:
+        ran = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    assert len(ran) == 2 and all(count > 0 for count in ran.values())
+
+    expected = content(tmp_path / "local" / "sitrep.duckdb")
+    actual = content(tmp_path / "dask" / "sitrep.duckdb")
+    for table in TABLES:
+        assert actual[table].columns == expected[table].columns, table
+        assert actual[table].height == expected[table].height, table
+        assert actual[table].equals(expected[table], null_equal=True), f"{table} differs between runs"
+    assert expected["incidents"].height > 50
+
+
+def test_a_dask_address_without_the_dask_runner_is_refused(prefect_api, tmp_path):
+    from flows.ingest import ingest
+
+    with pytest.raises(ValueError, match="Dask address"):
+        ingest(source=str(SEEDS), warehouse=str(tmp_path / "w.duckdb"), dask_address="tcp://127.0.0.1:1")
