@@ -15,7 +15,7 @@ export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 
-.PHONY: help setup run serve test lint format summary clean
+.PHONY: help setup run serve test bench lint format summary clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -36,6 +36,10 @@ serve: setup ## Local Prefect server + ingest/nightly deployment + worker (Ctrl-
 
 test: setup ## Run the whole test suite
 	$(UV) run --locked pytest
+
+WORDS ?= 2000000
+bench: setup ## Benchmark the pipeline on WORDS words replicated from ../shared/corpus (default 2M)
+	$(UV) run --locked sitrep bench --words $(WORDS) $(if $(JSON),--json $(JSON))
 
 lint: setup ## ruff lint and format check
 	$(UV) run --locked ruff check .

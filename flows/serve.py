@@ -50,7 +50,7 @@ def port_is_free(port: int) -> bool:
 
 def is_healthy(api_url: str, timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(f"{api_url}/health", timeout=timeout) as response:
             return response.status == 200
     except OSError:
         return False
@@ -60,7 +60,9 @@ def wait_healthy(api_url: str, process: subprocess.Popen, timeout: float) -> Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the Prefect server exited with code {process.returncode} before it was healthy")
+            raise RuntimeError(
+                f"the Prefect server exited with code {process.returncode} before it was healthy"
+            )
         if is_healthy(api_url):
             return
         time.sleep(0.5)
@@ -105,7 +107,10 @@ def stop(process: subprocess.Popen | None, name: str, timeout: float = 20.0) -> 
 def serve(project: Path, port: int, cron: str | None, timezone: str | None, startup_timeout: float) -> int:
     api_url = f"http://127.0.0.1:{port}/api"
     if not port_is_free(port):
-        print(f"port {port} on 127.0.0.1 is in use: stop what uses it or set SITREP_PREFECT_PORT", file=sys.stderr)
+        print(
+            f"port {port} on 127.0.0.1 is in use: stop what uses it or set SITREP_PREFECT_PORT",
+            file=sys.stderr,
+        )
         return 2
     home = project / ".prefect" / "server"
     home.mkdir(parents=True, exist_ok=True)
@@ -128,7 +133,9 @@ def serve(project: Path, port: int, cron: str | None, timezone: str | None, star
 
     server = worker = None
     try:
-        print(f"starting the Prefect server on {api_url} (state in {home.relative_to(project)}) ...", flush=True)
+        print(
+            f"starting the Prefect server on {api_url} (state in {home.relative_to(project)}) ...", flush=True
+        )
         server = subprocess.Popen(
             prefect_command("server", "start", "--host", "127.0.0.1", "--port", str(port)),
             cwd=project,
@@ -163,7 +170,9 @@ def serve(project: Path, port: int, cron: str | None, timezone: str | None, star
         while not stopping:
             for name, process in (("server", server), ("worker", worker)):
                 if process.poll() is not None:
-                    print(f"the Prefect {name} exited with code {process.returncode}; stopping", file=sys.stderr)
+                    print(
+                        f"the Prefect {name} exited with code {process.returncode}; stopping", file=sys.stderr
+                    )
                     return 1
             time.sleep(0.5)
         print("stopping the worker and the server ...", flush=True)
@@ -186,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=settings.prefect_port)
     parser.add_argument("--project", type=Path, default=PROJECT_ROOT)
     parser.add_argument("--cron", default=settings.nightly_cron, help="override the schedule in prefect.yaml")
-    parser.add_argument("--timezone", default=settings.nightly_timezone, help="override the schedule's timezone")
+    parser.add_argument(
+        "--timezone", default=settings.nightly_timezone, help="override the schedule's timezone"
+    )
     parser.add_argument("--startup-timeout", type=float, default=90.0)
     args = parser.parse_args(argv)
     return serve(args.project.resolve(), args.port, args.cron, args.timezone, args.startup_timeout)
