@@ -97,9 +97,9 @@ def prepare(table: str, frame: pl.DataFrame, document_lengths: pl.DataFrame | No
                 == pl.col("text")
             ).fill_null(False)
         if table == "incidents":
-            checks["event_pair_is_valid"] = pl.concat_str(
-                "event_type", pl.lit("|"), "sub_event_type"
-            ).is_in(VALID_EVENT_PAIRS)
+            checks["event_pair_is_valid"] = pl.concat_str("event_type", pl.lit("|"), "sub_event_type").is_in(
+                VALID_EVENT_PAIRS
+            )
             checks["coordinates_have_precision"] = (
                 pl.col("latitude").is_null() & pl.col("longitude").is_null()
             ) | (
@@ -125,9 +125,7 @@ def document_lengths(documents: pl.DataFrame) -> pl.DataFrame:
 def _to_pandas(frame: pl.DataFrame):
     # GX handles plain numpy/object dtypes most predictably; lists become strings.
     converted = frame.with_columns(
-        pl.col(name).list.join("|")
-        for name, dtype in frame.schema.items()
-        if isinstance(dtype, pl.List)
+        pl.col(name).list.join("|") for name, dtype in frame.schema.items() if isinstance(dtype, pl.List)
     )
     return converted.to_pandas()
 
@@ -149,9 +147,7 @@ def _context():
     batches = {}
     suites = {}
     for table in VALIDATED_TABLES:
-        batches[table] = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe(
-            "batch"
-        )
+        batches[table] = source.add_dataframe_asset(table).add_batch_definition_whole_dataframe("batch")
         suites[table] = context.suites.add(gx.ExpectationSuite(**load_suite_definition(table)))
     return context, batches, suites
 
@@ -193,16 +189,12 @@ def validate_tables(tables: dict[str, pl.DataFrame], run_id: str) -> SuiteOutcom
                     "observed_value": _stringify(details.get("observed_value")),
                     "unexpected_count": details.get("unexpected_count"),
                     "details": _stringify(
-                        exception
-                        or details.get("partial_unexpected_list")
-                        or details.get("details")
+                        exception or details.get("partial_unexpected_list") or details.get("details")
                     ),
                 }
             )
     results = pl.DataFrame(rows, schema=VALIDATION_RESULTS)
-    return SuiteOutcome(
-        results=results, success=bool(results["success"].all()) if len(results) else True
-    )
+    return SuiteOutcome(results=results, success=bool(results["success"].all()) if len(results) else True)
 
 
 def failure_report(results: pl.DataFrame) -> str:

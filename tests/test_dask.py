@@ -83,7 +83,8 @@ def test_the_flow_on_a_dask_cluster_equals_the_local_run(prefect_api, dask_clust
     # the batches really ran on the cluster, on both workers
     with Client(dask_cluster.scheduler_address) as client:
         ran = client.run(lambda dask_worker: dask_worker.state.executed_count)
-    assert len(ran) == 2 and all(count > 0 for count in ran.values())
+    assert len(ran) == 2
+    assert all(count > 0 for count in ran.values())
 
     expected = content(tmp_path / "local" / "sitrep.duckdb")
     actual = content(tmp_path / "dask" / "sitrep.duckdb")

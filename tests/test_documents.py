@@ -46,9 +46,7 @@ def test_doc_id_is_stable_and_content_derived():
 
 
 def test_markdown_is_stripped_of_markup():
-    record = _only(
-        "a.md", b"# Shelling in *Donetsk*\n\nArtillery **shelled** the [city](http://x).\n"
-    )
+    record = _only("a.md", b"# Shelling in *Donetsk*\n\nArtillery **shelled** the [city](http://x).\n")
     assert record["title"] == "Shelling in Donetsk"
     assert record["text"] == "Shelling in Donetsk\n\nArtillery shelled the city."
 
@@ -197,9 +195,7 @@ def test_build_documents_takes_dates_from_metadata_then_datelines():
     ]
     documents = build_documents(raw_documents_frame(records), "run-1", NOW)
     assert documents.schema == DOCUMENTS
-    got = documents.select(
-        "source_path", pl.col("published_at").dt.date(), "published_at_source"
-    ).rows()
+    got = documents.select("source_path", pl.col("published_at").dt.date(), "published_at_source").rows()
     assert got == [
         ("isaf.txt", date(2013, 1, 22), "dateline"),
         ("fakes.txt", date(2017, 4, 16), "dateline"),
@@ -212,18 +208,54 @@ def test_build_documents_takes_dates_from_metadata_then_datelines():
 
 def test_datelines_without_a_year_and_impossible_dates():
     records = [
-        {"doc_id": "e" * 16, "source_path": "a.txt", "source_record": 0, "file_hash": "h", "format": "txt",
-         "title": "Release", "text": "Release\n\n2012-06-S-026\nKABUL, Afghanistan (June 14) - Forces detained two.",
-         "published_at": None, "url": None, "source_name": None},
-        {"doc_id": "f" * 16, "source_path": "b.txt", "source_record": 0, "file_hash": "h", "format": "txt",
-         "title": "Dec. 6: Operations in Kandahar", "text": "Dec. 6: Operations in Kandahar\n\n2009-12-CA-060\nForces detained a leader.",
-         "published_at": None, "url": None, "source_name": None},
-        {"doc_id": "0" * 16, "source_path": "c.txt", "source_record": 0, "file_hash": "h", "format": "txt",
-         "title": "Bad", "text": "Bad\n\nKABUL, Afghanistan (Feb. 31, 2013) - Nothing.",
-         "published_at": None, "url": None, "source_name": None},
-        {"doc_id": "1" * 16, "source_path": "d.txt", "source_record": 0, "file_hash": "h", "format": "txt",
-         "title": "No year", "text": "No year\n\nKABUL, Afghanistan (Jan. 28) - Forces captured a leader today.",
-         "published_at": None, "url": None, "source_name": None},
+        {
+            "doc_id": "e" * 16,
+            "source_path": "a.txt",
+            "source_record": 0,
+            "file_hash": "h",
+            "format": "txt",
+            "title": "Release",
+            "text": "Release\n\n2012-06-S-026\nKABUL, Afghanistan (June 14) - Forces detained two.",
+            "published_at": None,
+            "url": None,
+            "source_name": None,
+        },
+        {
+            "doc_id": "f" * 16,
+            "source_path": "b.txt",
+            "source_record": 0,
+            "file_hash": "h",
+            "format": "txt",
+            "title": "Dec. 6: Operations in Kandahar",
+            "text": "Dec. 6: Operations in Kandahar\n\n2009-12-CA-060\nForces detained a leader.",
+            "published_at": None,
+            "url": None,
+            "source_name": None,
+        },
+        {
+            "doc_id": "0" * 16,
+            "source_path": "c.txt",
+            "source_record": 0,
+            "file_hash": "h",
+            "format": "txt",
+            "title": "Bad",
+            "text": "Bad\n\nKABUL, Afghanistan (Feb. 31, 2013) - Nothing.",
+            "published_at": None,
+            "url": None,
+            "source_name": None,
+        },
+        {
+            "doc_id": "1" * 16,
+            "source_path": "d.txt",
+            "source_record": 0,
+            "file_hash": "h",
+            "format": "txt",
+            "title": "No year",
+            "text": "No year\n\nKABUL, Afghanistan (Jan. 28) - Forces captured a leader today.",
+            "published_at": None,
+            "url": None,
+            "source_name": None,
+        },
     ]
     documents = build_documents(raw_documents_frame(records), "run-1", NOW)
     assert documents.select(pl.col("published_at").dt.date()).to_series().to_list() == [

@@ -45,8 +45,7 @@ def test_unstated_deaths_are_none_never_zero(sentence):
 
 def test_parse_number():
     assert [
-        parse_number(t)
-        for t in ("12", "1,200", "twenty-one", "a dozen", "hundreds", "three hundred", "x")
+        parse_number(t) for t in ("12", "1,200", "twenty-one", "a dozen", "hundreds", "three hundred", "x")
     ] == [
         12,
         1200,

@@ -83,8 +83,7 @@ def test_run_publishes_every_table(seed_warehouse):
     assert warehouse.exists()
     with contextlib.closing(duckdb.connect(str(warehouse), read_only=True)) as con:
         counts = {
-            t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-            for t in (*CONTENT_TABLES, "runs")
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in (*CONTENT_TABLES, "runs")
         }
         assert counts["documents"] == 23
         assert counts["sentences"] > 300
@@ -107,14 +106,10 @@ def test_run_publishes_every_table(seed_warehouse):
             "sitrep.quarantine",
             "sitrep.sentences",
         ]
-        assert (
-            con.execute("SELECT bool_and(success) FROM validation_results").fetchall()[0][0] is True
-        )
+        assert con.execute("SELECT bool_and(success) FROM validation_results").fetchall()[0][0] is True
         views = {
             name
-            for (name,) in con.execute(
-                "SELECT view_name FROM duckdb_views() WHERE NOT internal"
-            ).fetchall()
+            for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
         }
         assert {
             "incidents_per_day",
@@ -125,18 +120,14 @@ def test_run_publishes_every_table(seed_warehouse):
         } <= views
         # FA-KES publication dates come from the metadata.csv sidecar
         dates = dict(
-            con.execute(
-                "SELECT source_path, CAST(published_at AS DATE)::VARCHAR FROM documents"
-            ).fetchall()
+            con.execute("SELECT source_path, CAST(published_at AS DATE)::VARCHAR FROM documents").fetchall()
         )
         assert dates["fakes_0001.txt"] == "2017-04-05"
         assert dates["000_84c68ebb345634ad.txt"] is None
 
 
 def test_founding_article_drone_strike_on_the_convoy(founding_incidents):
-    strike = _pick(
-        founding_incidents, sub_event_type="Air/drone strike", actor2="Military Forces of Russia"
-    )
+    strike = _pick(founding_incidents, sub_event_type="Air/drone strike", actor2="Military Forces of Russia")
     assert strike["event_type"] == "Explosions/Remote violence"
     assert strike["modality"] == "asserted"
     assert strike["actor1"] == "Military Forces of Ukraine"
@@ -175,8 +166,7 @@ def test_founding_article_himars_strike_on_air_defence(founding_incidents):
 def test_founding_article_warnings_are_threats_not_attacks(founding_incidents):
     threats = [i for i in founding_incidents if i["event_type"] == "Threats"]
     assert all(
-        t["modality"] == "threatened" and t["sub_event_type"] == "Verbal threat/warning"
-        for t in threats
+        t["modality"] == "threatened" and t["sub_event_type"] == "Verbal threat/warning" for t in threats
     )
     speakers = {t["actor1"]: t for t in threats}
     assert {"Sergei Ryabkov", "Dmitry Peskov", "Dmitry Medvedev"} <= set(speakers)
@@ -184,13 +174,9 @@ def test_founding_article_warnings_are_threats_not_attacks(founding_incidents):
     assert speakers["Sergei Ryabkov"]["trigger"] == "warned"
     assert speakers["Dmitry Medvedev"]["trigger"] == "warned"
     # no attack row comes from the sentences that only carry warnings
-    threat_sentences = {
-        speakers[name]["sentence_id"] for name in ("Sergei Ryabkov", "Dmitry Medvedev")
-    }
+    threat_sentences = {speakers[name]["sentence_id"] for name in ("Sergei Ryabkov", "Dmitry Medvedev")}
     assert not [
-        i
-        for i in founding_incidents
-        if i["sentence_id"] in threat_sentences and i["event_type"] != "Threats"
+        i for i in founding_incidents if i["sentence_id"] in threat_sentences and i["event_type"] != "Threats"
     ]
 
 
@@ -303,6 +289,4 @@ def test_bad_input_is_quarantined_and_the_rest_published(prefect_harness, tmp_pa
         ("notes.docx", "unsupported_extension"),
     ]
     assert quarantine["detail"].null_count() == 0
-    assert read_table(warehouse, "documents", "source_path")["source_path"].to_list() == [
-        "good.txt"
-    ]
+    assert read_table(warehouse, "documents", "source_path")["source_path"].to_list() == ["good.txt"]

@@ -23,7 +23,9 @@ def incidents_of(resources, text: str, published: date | None = date(2024, 6, 5)
         "format": "txt",
         "title": title,
         "text": text,
-        "published_at": datetime(published.year, published.month, published.day, tzinfo=UTC) if published else None,
+        "published_at": datetime(published.year, published.month, published.day, tzinfo=UTC)
+        if published
+        else None,
         "url": None,
         "source_name": None,
     }
@@ -33,12 +35,17 @@ def incidents_of(resources, text: str, published: date | None = date(2024, 6, 5)
 
 def only(incidents: list[dict], **expected) -> dict:
     matches = [i for i in incidents if all(i[k] == v for k, v in expected.items())]
-    assert len(matches) == 1, [(i["sub_event_type"], i["modality"], i["actor1"], i["actor2"]) for i in incidents]
+    assert len(matches) == 1, [
+        (i["sub_event_type"], i["modality"], i["actor1"], i["actor2"]) for i in incidents
+    ]
     return matches[0]
 
 
 def test_attack_on_soldiers_is_an_armed_clash(resources):
-    rows = incidents_of(resources, "Report\n\nOn 3 June 2024, Al Shabaab militants attacked Somali army positions near Kismayo, killing four soldiers.")
+    rows = incidents_of(
+        resources,
+        "Report\n\nOn 3 June 2024, Al Shabaab militants attacked Somali army positions near Kismayo, killing four soldiers.",
+    )
     clash = only(rows, sub_event_type="Armed clash")
     assert (clash["event_type"], clash["modality"], clash["fatalities"]) == ("Battles", "asserted", 4)
     assert clash["actor1"] == "al-Shabaab"
@@ -47,7 +54,10 @@ def test_attack_on_soldiers_is_an_armed_clash(resources):
 
 
 def test_shooting_civilians_is_violence_against_civilians(resources):
-    rows = incidents_of(resources, "Report\n\nOn 3 June 2024, gunmen opened fire on a minibus carrying farmers outside Jos, killing six passengers.")
+    rows = incidents_of(
+        resources,
+        "Report\n\nOn 3 June 2024, gunmen opened fire on a minibus carrying farmers outside Jos, killing six passengers.",
+    )
     attack = only(rows, event_type="Violence against civilians")
     assert attack["sub_event_type"] == "Attack"
     assert attack["fatalities"] == 6
@@ -55,32 +65,59 @@ def test_shooting_civilians_is_violence_against_civilians(resources):
 
 
 def test_one_sided_fire_at_positions_is_shelling_and_an_exchange_is_a_battle(resources):
-    shelling = incidents_of(resources, "Report\n\nOn 2 June 2024, separatist forces fired 120mm mortars at army positions near Avdiivka, Donetsk.")
-    assert only(shelling, event_type="Explosions/Remote violence")["sub_event_type"] == "Shelling/artillery/missile attack"
-    exchange = incidents_of(resources, "Report\n\nOn 2 June 2024, army units and rebels exchanged fire near Avdiivka, Donetsk.")
+    shelling = incidents_of(
+        resources,
+        "Report\n\nOn 2 June 2024, separatist forces fired 120mm mortars at army positions near Avdiivka, Donetsk.",
+    )
+    assert (
+        only(shelling, event_type="Explosions/Remote violence")["sub_event_type"]
+        == "Shelling/artillery/missile attack"
+    )
+    exchange = incidents_of(
+        resources, "Report\n\nOn 2 June 2024, army units and rebels exchanged fire near Avdiivka, Donetsk."
+    )
     assert only(exchange, event_type="Battles")["sub_event_type"] == "Armed clash"
 
 
 def test_protest_outcomes(resources):
-    peaceful = incidents_of(resources, "Report\n\nOn 4 June 2024, teachers staged a protest in Nairobi to demand higher wages.")
+    peaceful = incidents_of(
+        resources, "Report\n\nOn 4 June 2024, teachers staged a protest in Nairobi to demand higher wages."
+    )
     assert only(peaceful, event_type="Protests")["sub_event_type"] == "Peaceful protest"
-    dispersed = incidents_of(resources, "Report\n\nOn 4 June 2024, students staged a protest in Nairobi. Police dispersed them with tear gas.")
+    dispersed = incidents_of(
+        resources,
+        "Report\n\nOn 4 June 2024, students staged a protest in Nairobi. Police dispersed them with tear gas.",
+    )
     assert only(dispersed, event_type="Protests")["sub_event_type"] == "Protest with intervention"
-    violent = incidents_of(resources, "Report\n\nOn 4 June 2024, protesters burned tyres and threw stones at police in Nairobi.")
+    violent = incidents_of(
+        resources, "Report\n\nOn 4 June 2024, protesters burned tyres and threw stones at police in Nairobi."
+    )
     assert only(violent, event_type="Riots")["sub_event_type"] == "Violent demonstration"
 
 
 def test_threat_is_never_an_attack_and_denial_and_hypothesis_are_marked(resources):
-    threat = incidents_of(resources, "Report\n\nThe minister warned that Russian forces would strike Kyiv if the attacks continued.")
+    threat = incidents_of(
+        resources,
+        "Report\n\nThe minister warned that Russian forces would strike Kyiv if the attacks continued.",
+    )
     assert [(i["event_type"], i["modality"]) for i in threat] == [("Threats", "threatened")]
-    denied = incidents_of(resources, "Report\n\nThe army denied that its jets bombed the village of Kafr Nabl.")
+    denied = incidents_of(
+        resources, "Report\n\nThe army denied that its jets bombed the village of Kafr Nabl."
+    )
     assert only(denied, sub_event_type="Air/drone strike")["modality"] == "denied"
 
 
 def test_relative_dates_resolve_against_the_publication_date(resources):
-    rows = incidents_of(resources, "Report\n\nKABUL, Afghanistan (June 5, 2024) - Afghan forces detained three suspected insurgents in Nad 'Ali district, Helmand province, yesterday.")
+    rows = incidents_of(
+        resources,
+        "Report\n\nKABUL, Afghanistan (June 5, 2024) - Afghan forces detained three suspected insurgents in Nad 'Ali district, Helmand province, yesterday.",
+    )
     arrest = only(rows, sub_event_type="Arrests")
-    assert (arrest["event_date"], arrest["date_precision"], arrest["date_text"]) == (date(2024, 6, 4), "day", "yesterday")
+    assert (arrest["event_date"], arrest["date_precision"], arrest["date_text"]) == (
+        date(2024, 6, 4),
+        "day",
+        "yesterday",
+    )
     assert arrest["detained"] == 3
     assert (arrest["admin1"], arrest["country"]) == ("Helmand", "Afghanistan")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -50,19 +51,27 @@ def free_port() -> int:
 
 def copy_project(target: Path) -> Path:
     """The tracked files of the project (what a clone holds), without the environment."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=False
-    )
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=PROJECT_ROOT, capture_output=True, check=False)
     if listed.returncode == 0 and listed.stdout:
         for name in listed.stdout.decode().split("\0"):
             if name and (PROJECT_ROOT / name).is_file():
                 (target / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(PROJECT_ROOT / name, target / name)
     else:  # not a git checkout: copy the project folders
-        for name in ("flows", "transforms", "expectations", "warehouse", "seeds", "prefect.yaml", "pyproject.toml"):
+        for name in (
+            "flows",
+            "transforms",
+            "expectations",
+            "warehouse",
+            "seeds",
+            "prefect.yaml",
+            "pyproject.toml",
+        ):
             source = PROJECT_ROOT / name
             if source.is_dir():
-                shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("*.duckdb*", "__pycache__"))
+                shutil.copytree(
+                    source, target / name, ignore=shutil.ignore_patterns("*.duckdb*", "__pycache__")
+                )
             else:
                 shutil.copy2(source, target / name)
     return target
@@ -121,9 +130,16 @@ def second_shell_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-def prefect_cli(*args: str, cwd: Path, env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess:
+def prefect_cli(
+    *args: str, cwd: Path, env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "prefect", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "-m", "prefect", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -172,7 +188,9 @@ def test_nightly_deployment_end_to_end(tmp_path):
         assert deployment.parameters == {"source": "seeds", "warehouse": "warehouse/sitrep.duckdb"}
 
         # -- first run from a second shell with no environment: reaches the server via prefect.toml
-        first = prefect_cli("deployment", "run", "ingest/nightly", "--watch", "--watch-interval", "1", cwd=project, env=shell)
+        first = prefect_cli(
+            "deployment", "run", "ingest/nightly", "--watch", "--watch-interval", "1", cwd=project, env=shell
+        )
         assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
         assert "Completed" in first.stdout
         runs = read(warehouse, "SELECT * FROM runs ORDER BY started_at")
@@ -182,17 +200,28 @@ def test_nightly_deployment_end_to_end(tmp_path):
         assert runs["flow_run_id"][0] is not None
         assert read(warehouse, "SELECT count(*) AS n FROM documents")["n"][0] == 23
         before = read(warehouse, "SELECT * FROM sentences ORDER BY sentence_id")
-        before_docs = read(warehouse, "SELECT doc_id, source_path, run_id FROM documents ORDER BY source_path")
+        before_docs = read(
+            warehouse, "SELECT doc_id, source_path, run_id FROM documents ORDER BY source_path"
+        )
 
         # -- two new articles and one changed: only those three are processed
         for name, text in NEW_ARTICLES.items():
             (project / "seeds" / name).write_text(text, encoding="utf-8")
         changed = project / "seeds" / "fakes_0149.txt"
-        changed.write_text(changed.read_text(encoding="utf-8") + "\nThe monitor later revised the toll.", encoding="utf-8")
-        second = prefect_cli("deployment", "run", "ingest/nightly", "--watch", "--watch-interval", "1", cwd=project, env=shell)
+        changed.write_text(
+            changed.read_text(encoding="utf-8") + "\nThe monitor later revised the toll.", encoding="utf-8"
+        )
+        second = prefect_cli(
+            "deployment", "run", "ingest/nightly", "--watch", "--watch-interval", "1", cwd=project, env=shell
+        )
         assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
         last = read(warehouse, "SELECT * FROM runs ORDER BY started_at DESC LIMIT 1").row(0, named=True)
-        assert (last["documents_seen"], last["documents_new"], last["documents_changed"], last["documents_unchanged"]) == (25, 2, 1, 22)
+        assert (
+            last["documents_seen"],
+            last["documents_new"],
+            last["documents_changed"],
+            last["documents_unchanged"],
+        ) == (25, 2, 1, 22)
         assert last["documents_reprocessed"] == 0
         after_docs = read(warehouse, "SELECT doc_id, source_path, run_id FROM documents ORDER BY source_path")
         assert len(after_docs) == 25
@@ -200,8 +229,10 @@ def test_nightly_deployment_end_to_end(tmp_path):
         assert after_docs.join(untouched, on=["doc_id", "source_path", "run_id"]).height == 22
         after = read(warehouse, "SELECT * FROM sentences ORDER BY sentence_id")
         kept_ids = untouched["doc_id"].implode()
-        assert after.filter(pl.col("doc_id").is_in(kept_ids)).equals(before.filter(pl.col("doc_id").is_in(kept_ids)))
-        new_docs = after_docs.filter(pl.col("source_path").is_in(list(NEW_ARTICLES) + ["fakes_0149.txt"]))
+        assert after.filter(pl.col("doc_id").is_in(kept_ids)).equals(
+            before.filter(pl.col("doc_id").is_in(kept_ids))
+        )
+        new_docs = after_docs.filter(pl.col("source_path").is_in([*list(NEW_ARTICLES), "fakes_0149.txt"]))
         assert new_docs["run_id"].unique().to_list() == [last["run_id"]]
         shelling = read(
             warehouse,
@@ -211,7 +242,9 @@ def test_nightly_deployment_end_to_end(tmp_path):
         assert shelling.rows() == [("Shelling/artillery/missile attack", "Kramatorsk", "Ukraine", 3)]
 
         # -- two triggers at once: the second waits for the first (concurrency limit 1)
-        triggered = [prefect_cli("deployment", "run", "ingest/nightly", cwd=project, env=shell) for _ in range(2)]
+        triggered = [
+            prefect_cli("deployment", "run", "ingest/nightly", cwd=project, env=shell) for _ in range(2)
+        ]
         assert all(t.returncode == 0 for t in triggered), [t.stdout + t.stderr for t in triggered]
         deadline = time.monotonic() + 420
         while time.monotonic() < deadline:
@@ -223,7 +256,7 @@ def test_nightly_deployment_end_to_end(tmp_path):
         assert len(flow_runs) == 4
         assert all(r.state.is_completed() for r in flow_runs), [r.state for r in flow_runs]
         spans = sorted((r.start_time, r.end_time) for r in flow_runs)
-        for (_, first_end), (second_start, _) in zip(spans, spans[1:], strict=False):
+        for (_, first_end), (second_start, _) in itertools.pairwise(spans):
             assert first_end <= second_start, "two nightly runs overlapped"
         rows = read(warehouse, "SELECT started_at, ended_at, status FROM runs ORDER BY started_at")
         assert rows["status"].to_list() == ["published", "published", "unchanged", "unchanged"]
@@ -250,6 +283,8 @@ def test_nightly_deployment_end_to_end(tmp_path):
     leftovers = []
     for process in psutil.process_iter(["cmdline"]):
         cmdline = process.info["cmdline"] or []
-        if "prefect" in " ".join(cmdline) and str(port) in cmdline or "sitrep-local" in cmdline and str(project) in " ".join(cmdline):
+        if ("prefect" in " ".join(cmdline) and str(port) in cmdline) or (
+            "sitrep-local" in cmdline and str(project) in " ".join(cmdline)
+        ):
             leftovers.append(cmdline)
     assert leftovers == [], log[-2000:]

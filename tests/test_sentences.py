@@ -15,9 +15,7 @@ def _split(text: str) -> list[str]:
 
 
 def test_golden_rows_with_offsets_and_paragraphs():
-    text = (
-        "Drone strike hits convoy\n\nA drone hit a convoy. Two trucks burned.\nOfficials said so."
-    )
+    text = "Drone strike hits convoy\n\nA drone hit a convoy. Two trucks burned.\nOfficials said so."
     sentences = split_sentences(pl.DataFrame({"doc_id": ["abc"], "text": [text]}))
     assert sentences.schema == SENTENCES
     assert sentences.rows() == [

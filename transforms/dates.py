@@ -95,9 +95,7 @@ def _safe(year: int, month: int, day: int) -> date | None:
 
 def _resolve(match: re.Match[str], kind: str, published: date | None) -> tuple[date, str] | None:
     if kind == "iso":
-        value = _safe(
-            int(match.group("year")), int(match.group("month_num")), int(match.group("day"))
-        )
+        value = _safe(int(match.group("year")), int(match.group("month_num")), int(match.group("day")))
         return (value, "day") if value else None
     if kind in ("dmy", "mdy"):
         value = _safe(int(match.group("year")), _month(match), int(match.group("day")))
@@ -135,9 +133,7 @@ def _resolve(match: re.Match[str], kind: str, published: date | None) -> tuple[d
             year -= 1
         return date(year, month, 15), "month"
     if kind == "this_month":
-        return published.replace(day=15) if published.day >= 15 else published.replace(
-            day=1
-        ), "month"
+        return published.replace(day=15) if published.day >= 15 else published.replace(day=1), "month"
     if kind == "last_month":
         first = published.replace(day=1) - timedelta(days=1)
         return first.replace(day=15), "month"
@@ -162,9 +158,7 @@ def find_dates(sentence: str, published: date | None) -> list[DateMention]:
                     continue  # an impossible date such as 31 February
                 resolved = (None, None)
             taken.append(span)
-            found[span[0]] = DateMention(
-                resolved[0], resolved[1], match.group(0).strip(), span[0], span[1]
-            )
+            found[span[0]] = DateMention(resolved[0], resolved[1], match.group(0).strip(), span[0], span[1])
     return [found[k] for k in sorted(found)]
 
 

@@ -53,13 +53,22 @@ SOURCE_FIELDS = ("source", "source_name", "outlet", "publisher", "source_domain"
 
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html[\s>]|<head[\s>]|<body[\s>])", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_UTF8_MULTIBYTE = re.compile(
-    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
-)
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 _CP1252_UNDEFINED = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
 # Unicode line and paragraph separators (common in press releases) are line breaks;
 # other spaces become plain spaces. Each maps to one character, so lengths do not change.
-_LINE_BREAKS = str.maketrans({"\u2028": "\n", "\u2029": "\n", "\x85": "\n", "\x0b": "\n", "\x0c": "\n", "\xa0": " ", "\u202f": " ", "\u2009": " "})
+_LINE_BREAKS = str.maketrans(
+    {
+        "\u2028": "\n",
+        "\u2029": "\n",
+        "\x85": "\n",
+        "\x0b": "\n",
+        "\x0c": "\n",
+        "\xa0": " ",
+        "\u202f": " ",
+        "\u2009": " ",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -222,19 +231,13 @@ def parse_timestamp(value: object) -> datetime | None:
             month, day, year = (int(g) for g in match.groups())
             parsed = _safe_datetime(year, month, day)
     if parsed is None:
-        match = re.fullmatch(
-            r"(?:[A-Za-z]{3,9},?\s+)?(\d{1,2})\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})", text
-        )
+        match = re.fullmatch(r"(?:[A-Za-z]{3,9},?\s+)?(\d{1,2})\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})", text)
         if match and match.group(2).lower() in _MONTHS:
-            parsed = _safe_datetime(
-                int(match.group(3)), _MONTHS[match.group(2).lower()], int(match.group(1))
-            )
+            parsed = _safe_datetime(int(match.group(3)), _MONTHS[match.group(2).lower()], int(match.group(1)))
     if parsed is None:
         match = re.fullmatch(r"([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})", text)
         if match and match.group(1).lower() in _MONTHS:
-            parsed = _safe_datetime(
-                int(match.group(3)), _MONTHS[match.group(1).lower()], int(match.group(2))
-            )
+            parsed = _safe_datetime(int(match.group(3)), _MONTHS[match.group(1).lower()], int(match.group(2)))
     if parsed is None:
         return None
     if parsed.tzinfo is None:
@@ -339,9 +342,7 @@ def _parse_html(text: str, min_words: int = 5) -> ParsedFile:
     meta: dict[str, str] = {}
     for node in tree.css("meta"):
         key = (
-            node.attributes.get("property")
-            or node.attributes.get("name")
-            or node.attributes.get("itemprop")
+            node.attributes.get("property") or node.attributes.get("name") or node.attributes.get("itemprop")
         )
         value = node.attributes.get("content")
         if key and value:
@@ -372,9 +373,7 @@ def _parse_html(text: str, min_words: int = 5) -> ParsedFile:
     if title and body.startswith(title):
         body = body[len(title) :].lstrip()
     if len(body.split()) < min_words:
-        return ParsedFile(
-            rejections=[Rejection("html_page", "no article text found in the HTML page")]
-        )
+        return ParsedFile(rejections=[Rejection("html_page", "no article text found in the HTML page")])
     title, full = _compose(title, body)
     return ParsedFile(
         records=[
@@ -391,9 +390,7 @@ def _parse_html(text: str, min_words: int = 5) -> ParsedFile:
 
 def _json_record(obj: object, source_record: int) -> dict | Rejection:
     if not isinstance(obj, dict):
-        return Rejection(
-            "invalid_record", f"expected a JSON object, got {type(obj).__name__}", source_record
-        )
+        return Rejection("invalid_record", f"expected a JSON object, got {type(obj).__name__}", source_record)
     body = _first(obj, TEXT_FIELDS)
     if not isinstance(body, str) or not body.strip():
         return Rejection(
@@ -425,9 +422,7 @@ def _parse_json(text: str) -> ParsedFile:
         payload = json.loads(text)
     except json.JSONDecodeError as error:
         reason = "truncated_record" if _is_truncated(text, error) else "invalid_record"
-        return ParsedFile(
-            rejections=[Rejection(reason, f"JSON error: {error.msg} at char {error.pos}")]
-        )
+        return ParsedFile(rejections=[Rejection(reason, f"JSON error: {error.msg} at char {error.pos}")])
     items = payload if isinstance(payload, list) else [payload]
     parsed = ParsedFile()
     for number, obj in enumerate(items):
@@ -468,13 +463,9 @@ def parse_file(path: str, data: bytes, max_bytes: int | None = None) -> ParsedFi
     fmt = format_of(path)
     if fmt is None:
         suffix = PurePosixPath(path).suffix or "(none)"
-        return ParsedFile(
-            rejections=[Rejection("unsupported_extension", f"extension {suffix} is not read")]
-        )
+        return ParsedFile(rejections=[Rejection("unsupported_extension", f"extension {suffix} is not read")])
     if max_bytes is not None and len(data) > max_bytes:
-        return ParsedFile(
-            rejections=[Rejection("file_too_large", f"{len(data)} bytes > limit {max_bytes}")]
-        )
+        return ParsedFile(rejections=[Rejection("file_too_large", f"{len(data)} bytes > limit {max_bytes}")])
     if not data:
         return ParsedFile(rejections=[Rejection("empty_file", "file has 0 bytes")])
     binary = sniff_binary(data)
@@ -485,13 +476,9 @@ def parse_file(path: str, data: bytes, max_bytes: int | None = None) -> ParsedFi
         return ParsedFile(rejections=[rejection])
     assert text is not None
     if not text.strip():
-        return ParsedFile(
-            rejections=[Rejection("whitespace_only", f"{len(data)} bytes of whitespace")]
-        )
+        return ParsedFile(rejections=[Rejection("whitespace_only", f"{len(data)} bytes of whitespace")])
     if fmt != "html" and _HTML_START.match(text[:200].encode()):
-        return ParsedFile(
-            rejections=[Rejection("html_page", f"a .{fmt} file that holds an HTML page")]
-        )
+        return ParsedFile(rejections=[Rejection("html_page", f"a .{fmt} file that holds an HTML page")])
     try:
         parsed = {
             "txt": _parse_plain,
@@ -501,9 +488,7 @@ def parse_file(path: str, data: bytes, max_bytes: int | None = None) -> ParsedFi
             "jsonl": _parse_jsonl,
         }[fmt](text)
     except Exception as error:  # a parser bug must not lose the file: quarantine it
-        return ParsedFile(
-            rejections=[Rejection("invalid_record", f"{type(error).__name__}: {error}")]
-        )
+        return ParsedFile(rejections=[Rejection("invalid_record", f"{type(error).__name__}: {error}")])
     kept = []
     for record in parsed.records:
         if not record["text"].strip():
@@ -565,7 +550,9 @@ _MONTH_ALT = (
     "Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
     "Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
 )
-_WEEKDAY_ALT = "Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_WEEKDAY_ALT = (
+    "Mon|Tue|Tues|Wed|Thu|Thur|Thurs|Fri|Sat|Sun|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+)
 
 # Patterns tried in order on the start of the text; each captures (month, day, year) or
 # (day, month, year) as named below.

@@ -85,9 +85,7 @@ def build_entities(
         )
         .with_columns(
             alias_name=pl.coalesce("alias_name", "possessive_name"),
-            alias_kind=pl.when(
-                pl.col("alias_name").is_null() & pl.col("possessive_name").is_not_null()
-            )
+            alias_kind=pl.when(pl.col("alias_name").is_null() & pl.col("possessive_name").is_not_null())
             .then(pl.lit("country"))
             .otherwise("alias_kind"),
         )
@@ -96,9 +94,7 @@ def build_entities(
             .then(pl.coalesce("alias_name", "cleaned"))
             .otherwise(pl.col("cleaned")),
             # a country name is a GPE whatever the model said (OntoNotes labels them GPE)
-            label=pl.when(
-                pl.col("label").is_in(_ALIASED_LABELS) & (pl.col("alias_kind") == "country")
-            )
+            label=pl.when(pl.col("label").is_in(_ALIASED_LABELS) & (pl.col("alias_kind") == "country"))
             .then(pl.lit("GPE"))
             .otherwise("label"),
             entity_id=pl.concat_str(

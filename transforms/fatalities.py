@@ -121,9 +121,7 @@ def find_fatalities(sentence: str) -> tuple[int | None, str | None]:
                 continue
             if re.search(r"\bno\s+$", before, re.IGNORECASE):
                 continue  # "no one was killed" is handled as zero below
-            if match.group("n").lower() in _ARTICLES and not (
-                match.groupdict().get("v") or number == 0
-            ):
+            if match.group("n").lower() in _ARTICLES and not (match.groupdict().get("v") or number == 0):
                 continue  # "an airstrike killed ..." is not a count
             if number == 3:
                 second = parse_number(match.group("m"))
@@ -178,11 +176,7 @@ def find_detained(sentence: str) -> int | None:
                 continue
             if match.group("n").lower() in _ARTICLES and not match.group("v"):
                 continue
-            if (
-                number == 0
-                and not match.group("v")
-                and match.group(0).lower().startswith(("took", "taken"))
-            ):
+            if number == 0 and not match.group("v") and match.group(0).lower().startswith(("took", "taken")):
                 continue
             if any(abs(match.start("n") - start) < 3 for start in counts):
                 continue

@@ -24,7 +24,18 @@ ADMIN_WORDS = (
 )  # fmt: skip
 # Lower divisions ("Maiwand district") are named after their main town, which is the
 # best the gazetteer (towns and first-level regions) can give for them.
-SUBDIVISION_WORDS = ("district", "county", "municipality", "subdistrict", "division", "sub-district", "commune", "lga", "rayon", "raion")
+SUBDIVISION_WORDS = (
+    "district",
+    "county",
+    "municipality",
+    "subdistrict",
+    "division",
+    "sub-district",
+    "commune",
+    "lga",
+    "rayon",
+    "raion",
+)
 _ADMIN_SUFFIX = re.compile(rf"\s+(?:{'|'.join(ADMIN_WORDS)})$", re.IGNORECASE)
 _CITY_SUFFIX = re.compile(
     rf"\s+(?:city|town|village|camp|area|outskirts|suburb|{'|'.join(SUBDIVISION_WORDS)})$", re.IGNORECASE
@@ -75,7 +86,9 @@ class Geocoder:
                     if is_primary and (place["kind"] != "city" or (place["population"] or 0) >= 1000):
                         index.setdefault(skeleton(name_key), []).append((is_primary, place))
             self._by_skeleton = index
-        return [item for item in self._by_skeleton.get(skeleton(key), []) if item[1]["country_code"] in wanted]
+        return [
+            item for item in self._by_skeleton.get(skeleton(key), []) if item[1]["country_code"] in wanted
+        ]
 
     def country_of(self, text: str) -> str | None:
         """ISO2 code when the text names a country."""
@@ -145,9 +158,7 @@ class Geocoder:
         if wants == "admin1" and best["kind"] == "city":
             # "X region" where X is only known as a town: use the town's admin1 region
             admin = [
-                p
-                for _, p in found
-                if p["kind"] == "admin1" and p["country_code"] == best["country_code"]
+                p for _, p in found if p["kind"] == "admin1" and p["country_code"] == best["country_code"]
             ]
             if admin:
                 best = admin[0]
@@ -177,7 +188,17 @@ def skeleton(key: str) -> str:
 
 
 def _word_skeleton(text: str) -> str:
-    for digraph, letter in (("kh", "k"), ("gh", "g"), ("sh", "s"), ("th", "t"), ("dh", "d"), ("ph", "f"), ("ou", "u"), ("q", "k"), ("c", "k")):
+    for digraph, letter in (
+        ("kh", "k"),
+        ("gh", "g"),
+        ("sh", "s"),
+        ("th", "t"),
+        ("dh", "d"),
+        ("ph", "f"),
+        ("ou", "u"),
+        ("q", "k"),
+        ("c", "k"),
+    ):
         text = text.replace(digraph, letter)
     if not text:
         return text

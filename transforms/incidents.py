@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import lru_cache
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache
 
 import polars as pl
 
@@ -81,9 +81,7 @@ VIOLENT_FAMILIES = ("attack", "protest", "riot")
 ACTOR_LABELS = ("PERSON", "ORG", "NORP", "GPE", "MILITARY_UNIT")
 PLACE_LABELS = ("GPE", "LOC", "FAC")
 
-_CLAUSE_BREAK = re.compile(
-    r";\s+|,\s+(?:while|whereas|but)\s+|\s+while\s+|,\s+meanwhile\s+", re.IGNORECASE
-)
+_CLAUSE_BREAK = re.compile(r";\s+|,\s+(?:while|whereas|but)\s+|\s+while\s+|,\s+meanwhile\s+", re.IGNORECASE)
 _ANAPHORA = re.compile(
     r"\b(?:these|those|such|the same|previous|earlier|similar|past|recent|prior)\s+(?:\w+\s+)?$",
     re.IGNORECASE,
@@ -283,11 +281,7 @@ class DocumentContext:
 
 
 def _sub_event_rank(trigger: Trigger) -> tuple[int, int]:
-    order = (
-        SUB_EVENT_ORDER.index(trigger.sub_event_type)
-        if trigger.sub_event_type in SUB_EVENT_ORDER
-        else 99
-    )
+    order = SUB_EVENT_ORDER.index(trigger.sub_event_type) if trigger.sub_event_type in SUB_EVENT_ORDER else 99
     return (-trigger.specificity, order)
 
 
@@ -302,9 +296,7 @@ def _clauses(text: str) -> list[tuple[int, int]]:
 
 def _country_of_mention(mention: Mention, geocoder: Geocoder) -> str | None:
     if mention.label == "NORP":
-        return demonym_lookup().get(name_key(mention.text)) or demonym_lookup().get(
-            name_key(mention.name)
-        )
+        return demonym_lookup().get(name_key(mention.text)) or demonym_lookup().get(name_key(mention.name))
     if mention.label == "GPE":
         return geocoder.country_of(mention.name) or geocoder.country_of(mention.text)
     return None
@@ -324,9 +316,7 @@ def actor_name(
             word = role.group("word").lower()
             if word.startswith(("police", "officer")):
                 return _GROUP_WORDS["police"].format(country=country)
-            if word.startswith(
-                ("civilian", "villager", "resident", "people", "children", "women", "famil")
-            ):
+            if word.startswith(("civilian", "villager", "resident", "people", "children", "women", "famil")):
                 return _GROUP_WORDS["civilians"].format(country=country)
             if word.startswith(("protester", "demonstrator")):
                 return _GROUP_WORDS["protesters"].format(country=country)
@@ -358,7 +348,10 @@ def headline_expr(text: pl.Expr) -> pl.Expr:
     words = text.str.extract_all(r"[A-Za-z][\w'’-]*")
     capitalised = words.list.eval(pl.element().str.contains(r"^[A-Z]").cast(pl.Int32)).list.sum()
     small = words.list.eval(
-        (pl.element().str.contains(r"^[A-Z]").not_() & pl.element().str.to_lowercase().is_in(list(_SMALL_WORDS))).cast(pl.Int32)
+        (
+            pl.element().str.contains(r"^[A-Z]").not_()
+            & pl.element().str.to_lowercase().is_in(list(_SMALL_WORDS))
+        ).cast(pl.Int32)
     ).list.sum()
     count = words.list.len()
     return (
@@ -441,9 +434,7 @@ def find_roles(
     actors = _eligible_actors(mentions, sentence, lo, hi, family, geocoder)
     t_start, t_end = trigger
     head = re.match(r"[\w'’-]+", sentence[t_start:t_end])
-    t_end = (
-        t_start + head.end() if head else t_end
-    )  # "intercept two Russian aircraft": after "intercept"
+    t_end = t_start + head.end() if head else t_end  # "intercept two Russian aircraft": after "intercept"
     before = [m for m in actors if m.end <= t_start]
     after = [m for m in actors if m.start >= t_end]
     actor1 = actor2 = None
@@ -452,9 +443,7 @@ def find_roles(
     # the agent of a passive: "... was hit by Ukrainian drones" / "threats from Russia"
     for m in after:
         gap = sentence[t_end : m.start]
-        if _PASSIVE_BY.match(gap) or (
-            threat_noun and re.fullmatch(r"\s*(?:from|by)\s+(?:the\s+)?", gap)
-        ):
+        if _PASSIVE_BY.match(gap) or (threat_noun and re.fullmatch(r"\s*(?:from|by)\s+(?:the\s+)?", gap)):
             actor1 = m
             break
     if actor1 is None and before:
@@ -645,7 +634,11 @@ def _weight(place: Place, following: str) -> int:
     if place.kind in ("country", "continent"):
         return 4
     if place.kind == "admin1":
-        return 4 if re.match(r"^\s+(?:province|region|oblast|governorate|state)\b", following, re.IGNORECASE) else 3
+        return (
+            4
+            if re.match(r"^\s+(?:province|region|oblast|governorate|state)\b", following, re.IGNORECASE)
+            else 3
+        )
     if place.population >= 100_000:
         return 3
     return 2 if place.population >= 10_000 else 1
@@ -679,9 +672,7 @@ def _agreeing(found: list[tuple[Mention, Place]], sentence: str = "") -> list[tu
     return [(m, p) for m, p in found if p.country_code in (leader, None) or weights[p.country_code] * 2 > top]
 
 
-def _best_place(
-    places: list[tuple[Mention, Place]], sentence: str, trigger_start: int
-) -> Place | None:
+def _best_place(places: list[tuple[Mention, Place]], sentence: str, trigger_start: int) -> Place | None:
     if not places:
         return None
 
@@ -717,9 +708,7 @@ def _find_triggers(
             continue
         for match in trigger.pattern.finditer(clause_text):
             consider(trigger, match.start(), match.end())
-    weapons = [
-        m for m in clause_mentions if m.label == "WEAPON" and m.category in WEAPON_SUB_EVENTS
-    ]
+    weapons = [m for m in clause_mentions if m.label == "WEAPON" and m.category in WEAPON_SUB_EVENTS]
     if weapons:
         verbs = list(_ATTACK_VERB.finditer(clause_text))
         for weapon in weapons:
@@ -740,12 +729,20 @@ def _find_triggers(
     return best
 
 
-REMOTE_SUB_EVENTS = ("Shelling/artillery/missile attack", "Air/drone strike", "Grenade", "Remote explosive/landmine/IED")
+REMOTE_SUB_EVENTS = (
+    "Shelling/artillery/missile attack",
+    "Air/drone strike",
+    "Grenade",
+    "Remote explosive/landmine/IED",
+)
 INDIRECT_FIRE = ("Shelling/artillery/missile attack", "Grenade")
 
 
 def refine(
-    best: dict[str, tuple[Trigger, int, int]], clause_text: str, window: str, clause_mentions: list[Mention] = ()
+    best: dict[str, tuple[Trigger, int, int]],
+    clause_text: str,
+    window: str,
+    clause_mentions: list[Mention] = (),
 ) -> None:
     """Settle sub-event types the trigger word alone cannot decide, as ACLED codes them:
 
@@ -775,20 +772,31 @@ def refine(
 
         def become(event_type: str, sub_event_type: str, family: str = "attack") -> None:
             best.pop("attack")
-            best[family] = (replace(trigger, family=family, event_type=event_type, sub_event_type=sub_event_type), start, end)
+            best[family] = (
+                replace(trigger, family=family, event_type=event_type, sub_event_type=sub_event_type),
+                start,
+                end,
+            )
 
-        if sub == "Shelling/artillery/missile attack" and re.match(r"(?i)observed|recorded|heard|registered", clause_text[start:end]):
-            # monitors' counts: bursts and shots of small arms are an exchange of fire
-            if re.search(r"(?i)\b(?:shots|bursts|small[- ]arms|machine-?guns?)\b", clause_text):
-                become("Battles", "Armed clash")
-                return _refine_protest(best, window, cues)
+        # monitors' counts: observed bursts and shots of small arms are an exchange of fire
+        if (
+            sub == "Shelling/artillery/missile attack"
+            and re.match(r"(?i)observed|recorded|heard|registered", clause_text[start:end])
+            and re.search(r"(?i)\b(?:shots|bursts|small[- ]arms|machine-?guns?)\b", clause_text)
+        ):
+            become("Battles", "Armed clash")
+            return _refine_protest(best, window, cues)
         if sub in ("Armed clash", "Attack") or sub in REMOTE_SUB_EVENTS:
-            if cues["crowd_subject"].search(before[-100:]) and not armed_subject and sub not in REMOTE_SUB_EVENTS[1:]:
+            if (
+                cues["crowd_subject"].search(before[-100:])
+                and not armed_subject
+                and sub not in REMOTE_SUB_EVENTS[1:]
+            ):
                 if re.search(r"\b(?:protest|demonstrat|rall(?:y|ies)|march)", window, re.IGNORECASE):
                     become("Riots", "Violent demonstration", "riot")
                 else:
                     become("Riots", "Mob violence", "riot")
-            elif cues["exchange"].search(clause_text) and sub != "Air/drone strike" or (
+            elif (cues["exchange"].search(clause_text) and sub != "Air/drone strike") or (
                 sub in INDIRECT_FIRE and small_arms and target_class(clause_text, start, end, cues) == "armed"
             ):
                 become("Battles", "Armed clash")
@@ -801,13 +809,19 @@ def refine(
     _refine_protest(best, window, cues)
 
 
-def _refine_protest(best: dict[str, tuple[Trigger, int, int]], window: str, cues: dict[str, re.Pattern[str]]) -> None:
+def _refine_protest(
+    best: dict[str, tuple[Trigger, int, int]], window: str, cues: dict[str, re.Pattern[str]]
+) -> None:
     if "protest" in best:
         trigger, start, end = best["protest"]
         if cues["protest_excessive"].search(window):
-            trigger = replace(trigger, event_type="Protests", sub_event_type="Excessive force against protesters")
+            trigger = replace(
+                trigger, event_type="Protests", sub_event_type="Excessive force against protesters"
+            )
         elif cues["protest_violent"].search(window):
-            trigger = replace(trigger, family="riot", event_type="Riots", sub_event_type="Violent demonstration")
+            trigger = replace(
+                trigger, family="riot", event_type="Riots", sub_event_type="Violent demonstration"
+            )
         elif cues["protest_intervention"].search(window):
             trigger = replace(trigger, event_type="Protests", sub_event_type="Protest with intervention")
         best["protest"] = (trigger, start, end)
@@ -890,25 +904,13 @@ def _incidents_for_sentence(
                 modality = "hypothetical"
             else:
                 modality = "asserted"
-            actor1_m, actor2_m = find_roles(
-                sentence, mentions, (t_start, t_end), clause, family, geocoder
-            )
-            actor1 = (
-                actor_name(actor1_m, sentence, family, geocoder, unit_countries)
-                if actor1_m
-                else None
-            )
-            actor2 = (
-                actor_name(actor2_m, sentence, family, geocoder, unit_countries)
-                if actor2_m
-                else None
-            )
+            actor1_m, actor2_m = find_roles(sentence, mentions, (t_start, t_end), clause, family, geocoder)
+            actor1 = actor_name(actor1_m, sentence, family, geocoder, unit_countries) if actor1_m else None
+            actor2 = actor_name(actor2_m, sentence, family, geocoder, unit_countries) if actor2_m else None
 
             if family == "threat":
                 # where a threat was made, not what it was about: only "In Moscow, X warned ..."
-                limit = (
-                    actor1_m.start if actor1_m is not None and actor1_m.start < t_start else t_start
-                )
+                limit = actor1_m.start if actor1_m is not None and actor1_m.start < t_start else t_start
                 usable = [
                     p
                     for p in places
@@ -921,9 +923,7 @@ def _incidents_for_sentence(
                 ]
                 place = _best_place(usable, sentence, t_start)
             else:
-                place = _best_place(
-                    [p for p in places if lo <= p[0].start < hi] or places, sentence, t_start
-                )
+                place = _best_place([p for p in places if lo <= p[0].start < hi] or places, sentence, t_start)
             place_in_sentence = place is not None
             if place is None and family != "threat":
                 place = context.place_before(row["position"])
@@ -1005,10 +1005,15 @@ def _incidents_for_sentence(
 
 
 def is_modifier(sentence: str, mention: Mention) -> bool:
-    """"US dollar", "US-backed", "Britain-based": a name modifying a noun, not a party or
+    """ "US dollar", "US-backed", "Britain-based": a name modifying a noun, not a party or
     a place of the event."""
     following = sentence[mention.end : mention.end + 12]
-    return bool(re.match(r"^(?:-(?:based|backed|led|made|supplied|funded|owned)|\s(?:dollars?|currency|exchange|embassy|consulate|passport|citizens?)\b)", following))
+    return bool(
+        re.match(
+            r"^(?:-(?:based|backed|led|made|supplied|funded|owned)|\s(?:dollars?|currency|exchange|embassy|consulate|passport|citizens?)\b)",
+            following,
+        )
+    )
 
 
 def _document_contexts(
@@ -1053,12 +1058,12 @@ def detect_incidents(
 ) -> pl.DataFrame:
     """Sentences, entities and documents (``doc_id``, ``published_at``) -> ``incidents``."""
     unit_countries = unit_countries or {}
-    candidates = sentences.filter(pl.col("text").str.contains(rules.prefilter)).sort(
-        "doc_id", "position"
-    )
+    candidates = sentences.filter(pl.col("text").str.contains(rules.prefilter)).sort("doc_id", "position")
     # headlines (the title paragraph, title-case lines) repeat what the body says: use them
     # only for documents whose candidates are all headlines
-    headline = candidates.select(headline=(pl.col("paragraph") == 0) | headline_expr(pl.col("text")))["headline"]
+    headline = candidates.select(headline=(pl.col("paragraph") == 0) | headline_expr(pl.col("text")))[
+        "headline"
+    ]
     body_docs = candidates.filter(~headline)["doc_id"].unique().implode()
     candidates = candidates.filter(~(headline & pl.col("doc_id").is_in(body_docs)))
     if candidates.is_empty():
@@ -1073,12 +1078,27 @@ def detect_incidents(
     sentence_texts = dict(zip(doc_sentences["sentence_id"], doc_sentences["text"], strict=True))
     by_sentence: dict[str, list[Mention]] = {}
     by_doc: dict[str, list[tuple[int, str, str, str]]] = {}
-    columns = ("doc_id", "sentence_id", "position", "sentence_start", "char_start", "char_end", "label", "text", "normalized_name")
+    columns = (
+        "doc_id",
+        "sentence_id",
+        "position",
+        "sentence_start",
+        "char_start",
+        "char_end",
+        "label",
+        "text",
+        "normalized_name",
+    )
     for doc_id, sentence_id, position, offset, start, end, label, text, name in (
         doc_entities.sort("doc_id", "char_start").select(columns).iter_rows()
     ):
         mention = Mention(
-            start - offset, end - offset, label, text, name, weapons.get(text.lower()) if label == "WEAPON" else None
+            start - offset,
+            end - offset,
+            label,
+            text,
+            name,
+            weapons.get(text.lower()) if label == "WEAPON" else None,
         )
         by_sentence.setdefault(sentence_id, []).append(mention)
         if label in ("GPE", "NORP", "MILITARY_UNIT", "ORG"):  # the labels that can name a country
@@ -1119,8 +1139,12 @@ def detect_incidents(
                 context.places[position] = [place for _, place in found]
     for context in contexts.values():
         # countries of the places found come first: they are where things happened
-        placed = Counter(p.country_code for places in context.places.values() for p in places if p.country_code)
-        context.countries = [c for c, _ in placed.most_common()] + [c for c in context.countries if c not in placed]
+        placed = Counter(
+            p.country_code for places in context.places.values() for p in places if p.country_code
+        )
+        context.countries = [c for c, _ in placed.most_common()] + [
+            c for c in context.countries if c not in placed
+        ]
 
     rows: list[dict] = []
     for row in candidates.iter_rows(named=True):

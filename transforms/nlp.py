@@ -126,7 +126,9 @@ def load_nlp(model: str = "en_core_web_sm", with_model: bool = True) -> Language
     nlp.add_pipe("sitrep_line_breaks", first=True)
     # Two phrase-matching rulers (a PhraseMatcher is ~20x faster than token patterns):
     # names that must match exactly ("HIMARS", "IS"), then common nouns in any case.
-    phrases = [("WEAPON", *p) for p in weapon_patterns()] + [("MILITARY_UNIT", *p) for p in military_unit_patterns()]
+    phrases = [("WEAPON", *p) for p in weapon_patterns()] + [
+        ("MILITARY_UNIT", *p) for p in military_unit_patterns()
+    ]
     for name, attr, match in (("entity_ruler", "ORTH", "exact"), ("entity_ruler_lower", "LOWER", "lower")):
         ruler = nlp.add_pipe(
             "entity_ruler",

