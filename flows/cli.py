@@ -39,6 +39,19 @@ def _settings(**overrides):
     return Settings(**{k: v for k, v in overrides.items() if v is not None}).resolved()
 
 
+def _published_warehouse(warehouse: Path | None):
+    """Settings for a command that reads the published warehouse; exit 1 when there is none."""
+    settings = _settings(warehouse_path=warehouse)
+    if not settings.warehouse_path.exists():
+        typer.secho(
+            f"no warehouse at {settings.warehouse_path}: run `sitrep ingest` first",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    return settings
+
+
 def _reachable_prefect_api():
     """Run against the configured Prefect server, or embedded when the configured one is a
     local server that is not running (e.g. a prefect.toml left by a killed `make serve`)."""
@@ -142,14 +155,7 @@ def summary(
     from flows import warehouse as wh
     from transforms.schemas import TABLES
 
-    settings = _settings(warehouse_path=warehouse)
-    if not settings.warehouse_path.exists():
-        typer.secho(
-            f"no warehouse at {settings.warehouse_path}: run `sitrep ingest` first",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(1)
+    settings = _published_warehouse(warehouse)
     with contextlib.closing(wh.connect(settings.warehouse_path, read_only=True)) as con:
         typer.echo(f"warehouse {settings.warehouse_path}")
         for table in TABLES:
@@ -196,14 +202,7 @@ def query(
     """Run one SQL query on the published warehouse, read-only (never blocks the nightly job)."""
     from flows import warehouse as wh
 
-    settings = _settings(warehouse_path=warehouse)
-    if not settings.warehouse_path.exists():
-        typer.secho(
-            f"no warehouse at {settings.warehouse_path}: run `sitrep ingest` first",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(1)
+    settings = _published_warehouse(warehouse)
     import duckdb
 
     with contextlib.closing(wh.connect(settings.warehouse_path, read_only=True)) as con:

@@ -42,6 +42,7 @@ import pytest
 
 import flows  # noqa: F401  (Prefect defaults before prefect is imported)
 from flows import warehouse as wh
+from flows.ingest import FAIL_STEPS as FAIL_AT_STEPS
 from tests.conftest import PROJECT_ROOT, SEEDS, shared_path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
@@ -236,15 +237,7 @@ def test_three_reruns_give_identical_tables_and_agree_with_fresh_and_incremental
     assert audit_failures(warehouse) == {}
 
 
-FAIL_STEPS = (
-    "prepare-candidate",
-    "plan-refresh",
-    "transform-batch",
-    "validate-batch",
-    "write-batch",
-    "finalize-candidate",
-    "publish",
-)
+FAIL_STEPS = FAIL_AT_STEPS  # every task boundary of the flow
 
 
 @pytest.mark.parametrize("step", FAIL_STEPS)
