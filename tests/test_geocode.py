@@ -18,6 +18,12 @@ PLACES = [
     ("admin1:AF.40", "admin1", "Vardak", "Vardak", "AF", 34.4, 68.4, 600_000),
     ("country:AF", "country", "Afghanistan", None, "AF", 34.53, 69.17, 37_000_000),
     ("natural:0", "natural", "Baltic Sea", None, None, 58.0, 19.5, 0),
+    ("geonames:4", "city", "Al Qāmishlī", "Al-Hasakah", "SY", 37.05, 41.22, 184_231),
+    ("geonames:5", "city", "Mogadishu", "Banaadir", "SO", 2.04, 45.34, 2_587_183),
+    ("admin1:CD.12", "admin1", "South Kivu", "South Kivu", "CD", -3.0, 28.3, 5_700_000),
+    ("geonames:6", "city", "Dnipro", "Dnipropetrovsk", "UA", 48.45, 34.98, 968_502),
+    ("natural:1", "natural", "Dnipro", None, None, 46.5, 32.3, 0),
+    ("geonames:7", "city", "Tokushima", "Tokushima", "JP", 34.07, 134.55, 267_000),
 ]
 NAMES = [(place_key(p[2]), p[0], True) for p in PLACES]
 
@@ -51,7 +57,6 @@ def test_hints_and_context_choose_among_homonyms(geocoder):
 
 
 def test_transliteration_variants_in_the_context_country(geocoder):
-    assert geocoder.geocode("Wardak province") is None  # no context, no guessing
     found = geocoder.geocode("Wardak province", context_countries=["AF"])
     assert (found.name, found.kind) == ("Vardak", "admin1")
     assert skeleton("wardak") == skeleton("vardak")
@@ -69,3 +74,27 @@ def test_gazetteer_names_are_cleaned():
     assert clean_admin1("Autonomna Pokrajina Vojvodina") == "Vojvodina"
     assert clean_place_name("Ḩukūmat-e Nād ‘Alī") == "Nād ‘Alī"
     assert place_key("Diyarbakır") == place_key("Diyarbakir")
+
+
+def test_without_context_only_near_spellings_of_major_places(geocoder):
+    # "Quamishli" is the city of Al Qamishli (184,000 people, spelled nearly alike)
+    found = geocoder.geocode("Quamishli")
+    assert (found.name, found.country_code) == ("Al Qāmishlī", "SY")
+    assert geocoder.geocode("Wardak province").name == "Vardak"
+    assert geocoder.geocode("Taksim") is None  # same consonants as Tokushima, another word
+
+
+def test_arabic_names_without_their_article(geocoder):
+    assert geocoder.geocode("Qamishli").admin1 == "Al-Hasakah"
+
+
+def test_compound_and_french_names(geocoder):
+    district = geocoder.geocode("Mogadishu-Bondhere")  # a district named after its city
+    assert (district.name, district.precision) == ("Mogadishu", 2)
+    assert geocoder.geocode("Sud-Kivu").name == "South Kivu"
+    assert geocoder.geocode("Nowhere-Land") is None
+
+
+def test_a_big_city_beats_a_natural_feature_of_the_same_name(geocoder):
+    assert (geocoder.geocode("Dnipro").kind, geocoder.geocode("Dnipro").country_code) == ("city", "UA")
+    assert geocoder.geocode("the Baltic Sea").kind == "natural"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 import polars as pl
 
@@ -43,6 +44,9 @@ _CITY_SUFFIX = re.compile(
 _POSSESSIVE = re.compile(r"^(?P<owner>[\w .'-]+?)'s\s+(?P<place>.+)$")
 
 PRECISION = {"city": 1, "admin1": 3, "natural": 3, "country": 4, "continent": 4}
+MAJOR_CITY = 100_000
+_ARTICLE = re.compile(r"^(?:al|as|ad|ar|an|at|az|ash|adh|ath) (?=\w{4})")
+_COMPASS = {"sud": "South", "nord": "North", "est": "East", "ouest": "West"}
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,16 @@ class Geocoder:
             place = rows.get(place_id)
             if place is not None:
                 self._by_key.setdefault(key, []).append((is_primary, place))
+        # "Qamishli" for "Al Qamishli", "Sulaymaniyah" for "As Sulaymaniyah": Arabic names
+        # are written with and without the article; the bare form is added only where it
+        # names nothing else
+        bare: dict[str, list[tuple[bool, dict]]] = {}
+        for key, entries in self._by_key.items():
+            article = _ARTICLE.match(key)
+            if article and key[article.end() :] not in self._by_key:
+                bare.setdefault(key[article.end() :], []).extend((False, place) for _, place in entries)
+        self._by_key.update(bare)
+        self._bare_keys = set(bare)
 
     def candidates(self, key: str) -> list[tuple[bool, dict]]:
         return self._by_key.get(key, [])
@@ -83,12 +97,31 @@ class Geocoder:
             index: dict[str, list[tuple[bool, dict]]] = {}
             for name_key, entries in self._by_key.items():
                 for is_primary, place in entries:
-                    if is_primary and (place["kind"] != "city" or (place["population"] or 0) >= 1000):
+                    if (is_primary or name_key in self._bare_keys) and (
+                        place["kind"] != "city" or (place["population"] or 0) >= 1000
+                    ):
                         index.setdefault(skeleton(name_key), []).append((is_primary, place))
             self._by_skeleton = index
         return [
             item for item in self._by_skeleton.get(skeleton(key), []) if item[1]["country_code"] in wanted
         ]
+
+    def sound_alike_anywhere(self, key: str) -> list[tuple[bool, dict]]:
+        """Without a country to look in: sound-alike regions and cities of 100,000 people
+        or more, when they all lie in one country ("Quamishli" / "Al Qamishli")."""
+        if len(skeleton(key).replace(" ", "")) < 4:
+            return []  # "Khaldeh" ~ "Kolda": three consonants say too little
+        self.sound_alike(key, ("",))  # builds the index
+        assert self._by_skeleton is not None
+        major = [
+            item
+            for item in self._by_skeleton.get(skeleton(key), [])
+            if item[1]["kind"] in ("admin1", "city")
+            and (item[1]["population"] or 0) >= MAJOR_CITY
+            # spelled nearly alike too: "Taksim" is not "Tokushima"
+            and SequenceMatcher(None, key, _ARTICLE.sub("", place_key(item[1]["name"]))).ratio() >= 0.8
+        ]
+        return major if len({place["country_code"] for _, place in major}) == 1 else []
 
     def country_of(self, text: str) -> str | None:
         """ISO2 code when the text names a country."""
@@ -130,8 +163,10 @@ class Geocoder:
         context = list(context_countries)
         if not found:
             found = self.sound_alike(key, [owner_country] if owner_country else context[:2])
+        if not found and len(key) >= 6:
+            found = self.sound_alike_anywhere(key)
         if not found:
-            return None
+            return self._compound(cleaned, context, near, hints)
         preferred = [owner_country] if owner_country else context
         hint_keys = {place_key(_clean(h)) for h in hints} - {key}
         hint_keys |= {_ADMIN_SUFFIX.sub("", h) for h in hint_keys}
@@ -177,6 +212,23 @@ class Geocoder:
             precision=precision,
         )
 
+    def _compound(self, cleaned: str, context: list[str], near: bool, hints: Iterable[str]) -> Place | None:
+        """A name the gazetteer lacks: French compass words ("Sud-Kivu" is South Kivu), or
+        a hyphenated district named after its town ("Mogadishu-Bondhere": Mogadishu)."""
+        words = [_COMPASS.get(word.lower(), word) for word in re.split(r"[-\s]+", cleaned)]
+        translated = " ".join(words)
+        if translated.lower() != re.sub(r"[-\s]+", " ", cleaned).lower():
+            place = self.geocode(translated, context, near, hints)
+            if place is not None:
+                return place
+        parts = cleaned.split("-")
+        if len(parts) == 2 and all(len(part) >= 4 and part[:1].isupper() for part in parts):
+            for part in parts:
+                place = self.geocode(part, context, True, hints)
+                if place is not None and place.kind == "city":
+                    return place
+        return None
+
     def country_name(self, code: str | None) -> str | None:
         return self.country_names.get(code) if code else None
 
@@ -219,7 +271,9 @@ def _kind_score(place: dict) -> float:
     if kind in ("country", "natural", "continent"):
         return 0.0
     if kind == "city":
-        return 1.0 if (place["population"] or 0) >= 50_000 else 2.0
+        population = place["population"] or 0
+        # a city of half a million is what a bare name means ("Dnipro", not the river)
+        return 0.0 if population >= 500_000 else 1.0 if population >= 50_000 else 2.0
     return 1.5
 
 
