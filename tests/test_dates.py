@@ -56,3 +56,14 @@ def test_no_date_and_no_guessing_without_publication_date():
 def test_nearest_expression_to_the_trigger_wins():
     sentence = "Jets struck the town on Saturday, days after talks that began on Monday."
     assert find_date(sentence, PUBLISHED, near=sentence.index("struck")).text == "on Saturday"
+
+
+def test_datelines_at_the_start_or_after_a_release_header():
+    from transforms.dates import dateline_end
+
+    assert dateline_end("KABUL, Afghanistan (Jan. 25, 2013) - Forces ...") == 34
+    headed = "2012-04-S-052 For Immediate Release KABUL, Afghanistan (Apr. 26) In Sayyidabad ..."
+    assert headed[: dateline_end(headed)].endswith("(Apr. 26)")
+    # a parenthesis without a date is no dateline; a mixed-case city is not trusted mid-sentence
+    assert dateline_end("The US, Russia (and China) met in Geneva.") == 0
+    assert dateline_end("Officials said Kabul, Afghanistan (Apr. 26) was calm.") == 0

@@ -62,6 +62,10 @@ def test_transliteration_variants_in_the_context_country(geocoder):
     assert skeleton("wardak") == skeleton("vardak")
     assert skeleton("nabatiyeh") == skeleton("nabatieh")
     assert skeleton("mayo sava") != skeleton("musawa")
+    assert skeleton("lowgar") == skeleton("logar")
+    assert skeleton("khowst") == skeleton("khost")
+    assert skeleton("hawija") != skeleton("haija")
+    assert skeleton("uruzgan") == skeleton("oruzgan")
 
 
 def test_near_a_town_lowers_the_precision(geocoder):

@@ -137,3 +137,17 @@ def test_every_incident_points_into_its_sentence(resources):
     assert rows[0]["fatalities"] == 12
     assert rows[0]["actor1"] == "Military Forces of Israel"
     assert pl.Series([r["confidence"] for r in rows]).is_between(0, 1).all()
+
+
+def test_a_release_header_dateline_and_a_sentence_opening_with_in(resources):
+    rows = incidents_of(
+        resources,
+        "Update\n\n2012-04-S-052 For Immediate Release KABUL, Afghanistan (Sep. 17, 2011) - In Khas district, "
+        "Uruzgan province, a coalition patrol detained two suspected insurgents yesterday.",
+        published=date(2011, 9, 17),
+    )
+    arrest = only(rows, sub_event_type="Arrests")
+    # the region the text names (the gazetteer calls it Oruzgan); not Kabul, the dateline
+    assert (arrest["admin1"], arrest["country"]) == ("Oruzgan", "Afghanistan")
+    assert arrest["actor1"] != "KABUL"
+    assert arrest["event_date"] == date(2011, 9, 16)

@@ -163,15 +163,24 @@ def find_dates(sentence: str, published: date | None) -> list[DateMention]:
 
 
 _DATELINE = re.compile(
-    r"^\s*(?:[A-Z][A-Za-z .'’-]*,\s*)?[A-Z][A-Za-z .'’-]*\s*\([^)]{4,30}\)|"
+    r"^\s*(?:[A-Z][A-Za-z.'’-]*(?: [A-Z][A-Za-z.'’-]*){0,3},\s*)?[A-Z][A-Za-z.'’-]*(?: [A-Z][A-Za-z.'’-]*){0,3}"
+    r"\s*\((?=[^)]*\d)[^)]{4,30}\)|"
     r"^\s*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+\d{1,2}\s+[A-Z][a-z]+\.?\s+\d{4}\b"
 )
+
+
+# A dateline after a release header in the same sentence ("2012-04-S-052 For Immediate
+# Release KABUL, Afghanistan (Apr. 26) In ..."): only an upper-case city is trusted there.
+_HEADED_DATELINE = re.compile(
+    r"\b[A-Z]{3,}(?:[ .'’-]+[A-Z]{2,})*,\s*[A-Z][A-Za-z .'’-]*\s*\((?=[^)]*\d)[^)]{4,30}\)"
+)
+HEADER_CHARS = 160
 
 
 def dateline_end(sentence: str) -> int:
     """Where a leading dateline ("KABUL, Afghanistan (Jan. 25, 2013) –", "Sun 16 Apr
     2017") ends, or 0: it dates the report, not the events that follow it."""
-    match = _DATELINE.match(sentence)
+    match = _DATELINE.match(sentence) or _HEADED_DATELINE.search(sentence, 0, HEADER_CHARS)
     return match.end() if match else 0
 
 

@@ -194,6 +194,11 @@ class Geocoder:
             # "X region" where X is only known as a town: use the town's admin1 region
             admin = [
                 p for _, p in found if p["kind"] == "admin1" and p["country_code"] == best["country_code"]
+            ] or [
+                # "Uruzgan province": the town's own region under its gazetteer name (Oruzgan)
+                p
+                for _, p in self.candidates(place_key(best["admin1"] or ""))
+                if p["kind"] == "admin1" and p["country_code"] == best["country_code"]
             ]
             if admin:
                 best = admin[0]
@@ -254,8 +259,11 @@ def _word_skeleton(text: str) -> str:
         text = text.replace(digraph, letter)
     if not text:
         return text
+    text = re.sub(r"(?<=[aeiou])w(?![aeiouy])", "", text)  # Lowgar / Logar, Khowst / Khost
     text = text.replace("w", "v")  # Wardak / Vardak
     head, tail = text[0], text[1:]
+    if head in "aeiou":
+        head = "a"  # Uruzgan / Oruzgan, Urgun / Orgun
     tail = "".join(ch for ch in tail if ch not in "aeiouyh")
     folded = head
     for ch in tail:

@@ -187,6 +187,11 @@ _NOT_PLACES = frozenset(
     "Tuesday Wednesday Thursday Friday Saturday Sunday The This That These Those His Her Their Its Our "
     "An Some Parliament Congress Court Government Ministry Council".split()
 )
+_LEADING_FUNCTION_WORDS = re.compile(
+    r"(?:(?:In|On|At|Near|From|During|After|Before|Across|Around|Inside|Outside|Into|Within|"
+    r"Throughout|Along|Across|Between|And|Of|For|By|With|Since|Also|Meanwhile|Elsewhere|"
+    r"Yesterday|Today|Tonight|Later|Earlier|Overnight|Finally|Separately)\s+)+"
+)
 _THREAT_NOUN = re.compile(r"^(?:threats?|warnings?|ultimatums?)$", re.IGNORECASE)
 CARRY_PLACE_SENTENCES = 3  # a place named this many sentences back still locates an event
 
@@ -529,6 +534,13 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
     taken = [(m.start, m.end) for m in candidates]
 
     def add(start: int, end: int) -> None:
+        # "In Charkh district, ...": a capitalised preposition opening the sentence is not
+        # part of the name
+        lead = _LEADING_FUNCTION_WORDS.match(sentence, start, end)
+        if lead:
+            start = lead.end()
+        if start >= end:
+            return
         inside = [(a, b) for a, b in taken if start <= a and b <= end and (a, b) != (start, end)]
         if inside and len(inside) == sum(1 for a, b in taken if a < end and start < b):
             # "Nad 'Ali district" holds the model's "Ali": the longer name wins
@@ -876,6 +888,8 @@ def _incidents_for_sentence(
     if places is None:
         places = _sentence_places(sentence, mentions, context, geocoder)
     results: list[dict] = []
+    # "KABUL, Afghanistan (Jan. 2) - ...": the dateline's city files the report, it acts in nothing
+    after_dateline = [m for m in mentions if m.start >= dateline_end(sentence)]
     clauses = _clauses(sentence)
     for clause in clauses:
         lo, hi = clause
@@ -904,7 +918,9 @@ def _incidents_for_sentence(
                 modality = "hypothetical"
             else:
                 modality = "asserted"
-            actor1_m, actor2_m = find_roles(sentence, mentions, (t_start, t_end), clause, family, geocoder)
+            actor1_m, actor2_m = find_roles(
+                sentence, after_dateline, (t_start, t_end), clause, family, geocoder
+            )
             actor1 = actor_name(actor1_m, sentence, family, geocoder, unit_countries) if actor1_m else None
             actor2 = actor_name(actor2_m, sentence, family, geocoder, unit_countries) if actor2_m else None
 
