@@ -43,6 +43,10 @@ def test_a_town_and_its_homonymous_region(geocoder):
     assert geocoder.geocode("Helmand").kind == "admin1"
 
 
+def test_a_country_possessive_without_its_apostrophe(geocoder):
+    assert geocoder.geocode("Afghanistans").kind == "country"
+
+
 def test_natural_features_and_countries(geocoder):
     sea = geocoder.geocode("the Baltic Sea")
     assert (sea.name, sea.country_code, sea.precision) == ("Baltic Sea", None, 3)
