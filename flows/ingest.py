@@ -24,6 +24,7 @@ from pathlib import Path
 import polars as pl
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.context import FlowRunContext
 from prefect.runtime import flow_run
 
@@ -76,7 +77,10 @@ def transient_only(task, task_run, state) -> bool:
     return not isinstance(state.data, PERMANENT_ERRORS)
 
 
-RETRY = {"retries": 2, "retry_delay_seconds": [1, 5], "retry_condition_fn": transient_only}
+# No task result is ever reused, so Prefect must not hash the inputs to build cache keys
+# (hashing a batch's frames costs seconds per batch).
+TASK = {"cache_policy": NO_CACHE}
+RETRY = {**TASK, "retries": 2, "retry_delay_seconds": [1, 5], "retry_condition_fn": transient_only}
 
 
 def new_run_id(now: datetime) -> str:
@@ -157,7 +161,7 @@ def load_batch(files: list[SourceFile], metadata: dict, settings: Settings):
     return load_records(files, metadata, settings.max_file_bytes)
 
 
-@task(name="transform-batch")
+@task(name="transform-batch", **TASK)
 def transform_batch(raw: pl.DataFrame, settings: Settings, run_id: str, ingested_at: datetime) -> Tables:
     resources = load_resources(settings.spacy_model, settings.nlp_enabled, settings.cache_dir)
     tables = build_tables(
@@ -174,7 +178,7 @@ def transform_batch(raw: pl.DataFrame, settings: Settings, run_id: str, ingested
     return tables
 
 
-@task(name="validate-batch")
+@task(name="validate-batch", **TASK)
 def validate_batch(tables: dict[str, pl.DataFrame], run_id: str) -> pl.DataFrame:
     """Declared schema first (a drifted frame must never be cast silently into a table),
     then the GX suites."""
@@ -512,7 +516,7 @@ def _load_transform_write(
         written = write_batch(candidate, to_check)
         _count_written(summary, written, quarantine)
         if tables:
-            summary.new_incidents += tables["incidents"].to_dicts()[:100]
+            summary.new_incidents += tables["incidents"].head(100).to_dicts()
         del tables, to_check
         logger.info(
             "batch %d/%d: %d files -> %d documents, %d sentences, %d entities, %d incidents, %d quarantined",
