@@ -87,7 +87,10 @@ def ingest(
     workers: Annotated[
         int | None,
         typer.Option(
-            "--workers", min=1, help="NLP processes on this machine (default SITREP_NLP_WORKERS, 1)."
+            "--workers",
+            min=1,
+            help="NLP processes on this machine (default SITREP_NLP_WORKERS, 1); with --dask, "
+            "the transform batches kept in flight are this + 1 (at least 3).",
         ),
     ] = None,
     dask: Annotated[

@@ -101,6 +101,7 @@ class RunSummary:
     documents_deleted: int = 0
     documents_quarantined: int = 0
     quarantined_this_run: int = 0  # records quarantined by this run (the rest were already)
+    duplicates_this_run: int = 0  # of which exact duplicates of another document
     rows_written: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(("documents", "sentences", "entities", "incidents"), 0)
     )
@@ -416,7 +417,8 @@ def run_ingest(settings: Settings) -> dict:
                 f"({summary.quarantined_this_run} by this run), {summary.documents_deleted} deleted"
             )
             gate = wh.quarantine_gate(
-                summary.quarantined_this_run,
+                # a re-delivered copy of a known article is not bad input
+                summary.quarantined_this_run - summary.duplicates_this_run,
                 summary.rows_written["documents"],
                 settings.max_quarantine_share,
                 settings.quarantine_gate_min_documents,
@@ -509,12 +511,15 @@ def _load_transform_write(
     while pending:
         number, files, rejections, future = pending.popleft()
         tables = future.result().as_dict() if future is not None else {}
-        submit_next()
+        if settings.dask_address:  # keep the cluster busy while this batch is written
+            submit_next()
         quarantine = quarantine_rows(rejections, run_id, started, version)
         to_check = {**tables, "quarantine": quarantine}
         validation_frames.append(validate_batch(to_check, run_id))
         written = write_batch(candidate, to_check)
         _count_written(summary, written, quarantine)
+        if not settings.dask_address:  # one batch in memory at a time
+            submit_next()
         if tables:
             summary.new_incidents += tables["incidents"].head(100).to_dicts()
         del tables, to_check
@@ -551,6 +556,7 @@ def _count_written(summary: RunSummary, written: dict[str, int], quarantine: pl.
     for table, count in written.items():
         summary.rows_written[table] = summary.rows_written.get(table, 0) + count
     summary.quarantined_this_run += quarantine.height
+    summary.duplicates_this_run += quarantine.filter(pl.col("reason") == "duplicate_document").height
     summary.quarantined += quarantine.select("source_path", "source_record", "reason", "detail").to_dicts()
 
 

@@ -89,15 +89,16 @@ def create_table_sql(name: str, schema: pl.Schema) -> str:
     return f"CREATE TABLE IF NOT EXISTS {name} (\n    {columns}\n)"
 
 
-# The writer's DuckDB memory: beyond this, joins of the audit and the CHECKPOINT spill to a
+# sitrep's DuckDB memory: beyond this, joins of the audit and the CHECKPOINT spill to a
 # folder next to the candidate (in staging/, cleared with it) instead of growing with the
 # warehouse. DuckDB's own default is 80% of the machine's RAM.
 WRITER_MEMORY_LIMIT = "1GB"
 
 
 def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    config = {} if read_only else {"memory_limit": WRITER_MEMORY_LIMIT}
-    con = duckdb.connect(str(path), read_only=read_only, config=config)
+    # the same configuration for readers and the writer: DuckDB refuses a second connection
+    # to a file from the same process with a different one
+    con = duckdb.connect(str(path), read_only=read_only, config={"memory_limit": WRITER_MEMORY_LIMIT})
     con.execute("SET TimeZone = 'UTC'")
     return con
 

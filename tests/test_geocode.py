@@ -101,6 +101,9 @@ def test_compound_and_french_names(geocoder):
     assert (district.name, district.precision) == ("Mogadishu", 2)
     assert geocoder.geocode("Sud-Kivu").name == "South Kivu"
     assert geocoder.geocode("Nowhere-Land") is None
+    assert geocoder.geocode("Mogadishu-Kandahar") is None  # a pair of places, not a district
+    assert geocoder.geocode("") is None
+    assert geocoder.geocode("-") is None
 
 
 def test_a_big_city_beats_a_natural_feature_of_the_same_name(geocoder):

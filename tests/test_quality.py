@@ -57,7 +57,7 @@ REGRESSION_FLOORS: dict[str, dict[str, float]] = {
     "acled": {
         "country_match": 0.90,
         "admin1_match": 0.69,
-    },  # measured 0.915 / 0.703: villages missing from cities500
+    },  # measured 0.915 / 0.702: villages missing from cities500
     "isaf": {
         "start_date_exact": 0.70,
         "province_accuracy": 0.86,

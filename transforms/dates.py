@@ -162,25 +162,40 @@ def find_dates(sentence: str, published: date | None) -> list[DateMention]:
     return [found[k] for k in sorted(found)]
 
 
+# A dateline's place: capitalised words, with the particles of names such as "Dar es
+# Salaam", "Sharm el-Sheikh", "Rio de Janeiro".
+_DATELINE_PLACE = r"[A-Z][\w.'’-]*(?: (?:[A-Z][\w.'’-]*|[a-z]{1,3}(?:-[A-Z][\w.'’-]*)?)){0,4}"
+# What a dateline's parentheses hold: a date ("Jan. 25, 2013", "Apr. 26", "3/14") or a
+# news agency. "(since 2000)" or "(about 2,000 soldiers)" is neither.
+_DATELINE_BRACKET = (
+    r"\((?:(?=[^)]{3,30}\))[^)]*?\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}\b[^)]*"
+    r"|\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?(?:\s+\d{4})?"
+    r"|Reuters|AFP|AP|dpa|DPA|ANI|UPI|IANS|PTI|Xinhua|TASS|AA|IRNA|SANA|Anadolu)\)"
+)
 _DATELINE = re.compile(
-    r"^\s*(?:[A-Z][A-Za-z.'’-]*(?: [A-Z][A-Za-z.'’-]*){0,3},\s*)?[A-Z][A-Za-z.'’-]*(?: [A-Z][A-Za-z.'’-]*){0,3}"
-    r"\s*\((?=[^)]*\d)[^)]{4,30}\)|"
+    rf"^\s*(?:{_DATELINE_PLACE},\s*)?{_DATELINE_PLACE}\s*{_DATELINE_BRACKET}|"
     r"^\s*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+\d{1,2}\s+[A-Z][a-z]+\.?\s+\d{4}\b"
 )
 
 
 # A dateline after a release header in the same sentence ("2012-04-S-052 For Immediate
-# Release KABUL, Afghanistan (Apr. 26) In ..."): only an upper-case city is trusted there.
+# Release KABUL, Afghanistan (Apr. 26) In ..."): only after such a header, and only with an
+# upper-case city.
 _HEADED_DATELINE = re.compile(
-    r"\b[A-Z]{3,}(?:[ .'’-]+[A-Z]{2,})*,\s*[A-Z][A-Za-z .'’-]*\s*\((?=[^)]*\d)[^)]{4,30}\)"
+    rf"\b[A-Z]{{3,}}(?:[ .'’-]+[A-Z]{{2,}})*,\s*{_DATELINE_PLACE}\s*{_DATELINE_BRACKET}"
 )
+_RELEASE_HEADER = re.compile(r"\bRelease\b|\b\d{4}-\d{1,2}-[A-Z]{1,3}-\d+\b")
 HEADER_CHARS = 160
 
 
 def dateline_end(sentence: str) -> int:
     """Where a leading dateline ("KABUL, Afghanistan (Jan. 25, 2013) –", "Sun 16 Apr
     2017") ends, or 0: it dates the report, not the events that follow it."""
-    match = _DATELINE.match(sentence) or _HEADED_DATELINE.search(sentence, 0, HEADER_CHARS)
+    match = _DATELINE.match(sentence)
+    if match is None:
+        match = _HEADED_DATELINE.search(sentence, 0, HEADER_CHARS)
+        if match is not None and not _RELEASE_HEADER.search(sentence, 0, match.start()):
+            match = None
     return match.end() if match else 0
 
 

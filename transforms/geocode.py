@@ -45,8 +45,12 @@ _POSSESSIVE = re.compile(r"^(?P<owner>[\w .'-]+?)'s\s+(?P<place>.+)$")
 
 PRECISION = {"city": 1, "admin1": 3, "natural": 3, "country": 4, "continent": 4}
 MAJOR_CITY = 100_000
-_ARTICLE = re.compile(r"^(?:al|as|ad|ar|an|at|az|ash|adh|ath) (?=\w{4})")
+_ARTICLE = re.compile(r"^(?:al|as|ad|ar|an|at|az|ash|adh|ath) (?=\w{5})")
 _COMPASS = {"sud": "South", "nord": "North", "est": "East", "ouest": "West"}
+# Countries whose place names carry the Arabic article (al-, as-, ash- ...)
+ARABIC_NAMES = frozenset(
+    "AE AF BH DJ DZ EG EH IL IQ IR JO KM KW LB LY MA MR OM PS QA SA SD SO SY TD TN YE".split()
+)
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,9 @@ class Geocoder:
         for key, entries in self._by_key.items():
             article = _ARTICLE.match(key)
             if article and key[article.end() :] not in self._by_key:
-                bare.setdefault(key[article.end() :], []).extend((False, place) for _, place in entries)
+                arabic = [(False, place) for _, place in entries if place["country_code"] in ARABIC_NAMES]
+                if arabic:
+                    bare.setdefault(key[article.end() :], []).extend(arabic)
         self._by_key.update(bare)
         self._bare_keys = set(bare)
 
@@ -157,6 +163,8 @@ class Geocoder:
             wants = "city"
             cleaned = _CITY_SUFFIX.sub("", cleaned)
         key = place_key(cleaned)
+        if not key:
+            return None
         found = self.candidates(key)
         if not found and key.startswith(("al ", "el ", "ar ", "as ", "ad ", "an ")):
             found = self.candidates(key[3:])
@@ -166,7 +174,7 @@ class Geocoder:
             found = [item for item in self.candidates(key[:-1]) if item[1]["kind"] == "country"]
         if not found:
             found = self.sound_alike(key, [owner_country] if owner_country else context[:2])
-        if not found and len(key) >= 6:
+        if not found and not context and not owner_country and len(key) >= 6:
             found = self.sound_alike_anywhere(key)
         if not found:
             return self._compound(cleaned, context, near, hints)
@@ -231,10 +239,11 @@ class Geocoder:
                 return place
         parts = cleaned.split("-")
         if len(parts) == 2 and all(len(part) >= 4 and part[:1].isupper() for part in parts):
-            for part in parts:
-                place = self.geocode(part, context, True, hints)
-                if place is not None and place.kind == "city":
-                    return place
+            # only when the other half names nothing: "Kyiv-Moscow" is a pair of places
+            places = [self.geocode(part, context, True, hints) for part in parts]
+            known = [place for place in places if place is not None]
+            if len(known) == 1 and known[0].kind == "city":
+                return known[0]
         return None
 
     def country_name(self, code: str | None) -> str | None:
