@@ -69,7 +69,9 @@ def run(warehouse: Path, dask_address: str | None) -> dict:
     return ingest_on(settings)(source=str(SEEDS), warehouse=str(warehouse), dask_address=dask_address)
 
 
-def test_the_flow_on_a_dask_cluster_equals_the_local_run(prefect_api, dask_cluster, tmp_path, monkeypatch):
+def test_the_flow_on_a_dask_cluster_equals_the_local_run_and_chunks_change_nothing(
+    prefect_api, dask_cluster, tmp_path, monkeypatch
+):
     from distributed import Client
 
     monkeypatch.setenv("SITREP_CHUNK_DOCUMENTS", str(CHUNK))
@@ -93,6 +95,14 @@ def test_the_flow_on_a_dask_cluster_equals_the_local_run(prefect_api, dask_clust
         assert actual[table].height == expected[table].height, table
         assert actual[table].equals(expected[table], null_equal=True), f"{table} differs between runs"
     assert expected["incidents"].height > 50
+
+    # chunks change nothing either: the same seeds in one batch give the same tables
+    monkeypatch.setenv("SITREP_CHUNK_DOCUMENTS", "2000")
+    whole = run(tmp_path / "whole" / "sitrep.duckdb", None)
+    assert whole["rows_written"] == local["rows_written"]
+    one_batch = content(tmp_path / "whole" / "sitrep.duckdb")
+    for table in TABLES:
+        assert one_batch[table].equals(expected[table], null_equal=True), f"{table}: chunked != one batch"
 
 
 def test_a_dask_address_without_the_dask_runner_is_refused(prefect_api, tmp_path):
