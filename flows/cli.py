@@ -39,16 +39,17 @@ def _settings(**overrides):
     return Settings(**{k: v for k, v in overrides.items() if v is not None}).resolved()
 
 
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    """Print the error in red on stderr; the caller raises the returned Exit."""
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
 def _published_warehouse(warehouse: Path | None):
     """Settings for a command that reads the published warehouse; exit 1 when there is none."""
     settings = _settings(warehouse_path=warehouse)
     if not settings.warehouse_path.exists():
-        typer.secho(
-            f"no warehouse at {settings.warehouse_path}: run `sitrep ingest` first",
-            fg=typer.colors.RED,
-            err=True,
-        )
-        raise typer.Exit(1)
+        raise _fail(f"no warehouse at {settings.warehouse_path}: run `sitrep ingest` first")
     return settings
 
 
@@ -124,8 +125,7 @@ def ingest(
                 dask_address=settings.dask_address,
             )
     except Exception as error:
-        typer.secho(f"ingest failed: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from error
+        raise _fail(f"ingest failed: {error}") from error
     typer.echo(
         f"run {result['run_id']} {result['status']}: {result['documents_seen']} files seen, "
         f"{result['documents_new']} new, {result['documents_changed']} changed, "
@@ -212,8 +212,7 @@ def query(
         try:
             frame = con.sql(sql).pl()
         except duckdb.Error as error:
-            typer.secho(f"query failed: {error}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(1) from error
+            raise _fail(f"query failed: {error}") from error
     if csv:
         typer.echo(frame.write_csv(), nl=False)
         return
@@ -252,8 +251,7 @@ def rollback(
         with wh.exclusive_lock(paths, wait_seconds=wait, holder="sitrep rollback"):
             result = wh.rollback(paths, keep=settings.keep_rejected)
     except (wh.RollbackError, wh.WarehouseBusyError) as error:
-        typer.secho(f"rollback failed: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from error
+        raise _fail(f"rollback failed: {error}") from error
     typer.echo(
         f"rolled back {paths.published}: now version {result.restored.run_id} "
         f"({result.restored.name}); replaced version {result.replaced.run_id} moved to "
@@ -325,8 +323,7 @@ def bench(
     try:
         result = command(words, json_out, nlp=nlp, workers=workers, keep=keep, bound_words=bound_words)
     except BenchError as error:
-        typer.secho(f"bench: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from error
+        raise _fail(f"bench: {error}", 2) from error
     if result["error"]:
         raise typer.Exit(3)
 

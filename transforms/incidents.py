@@ -889,7 +889,8 @@ def _incidents_for_sentence(
         places = _sentence_places(sentence, mentions, context, geocoder)
     results: list[dict] = []
     # "KABUL, Afghanistan (Jan. 2) - ...": the dateline's city files the report, it acts in nothing
-    after_dateline = [m for m in mentions if m.start >= dateline_end(sentence)]
+    dateline = dateline_end(sentence)
+    after_dateline = [m for m in mentions if m.start >= dateline]
     clauses = _clauses(sentence)
     for clause in clauses:
         lo, hi = clause
@@ -957,8 +958,7 @@ def _incidents_for_sentence(
                     else "Unidentified Armed Group"
                 )
 
-            skip = dateline_end(sentence)
-            mention = find_date(sentence[skip:], context.published, near=t_start - skip)
+            mention = find_date(sentence[dateline:], context.published, near=t_start - dateline)
             carried = context.date_before(row["position"]) if mention is None else None
             if mention is not None:
                 event_date, precision, date_text = mention.value, mention.precision, mention.text
