@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
@@ -212,6 +212,7 @@ class Trigger:
     specificity: int
     needs_context: bool
     pattern: re.Pattern[str]
+    polars_pattern: str = ""  # the same in polars' regex syntax (to find the sentences it can match)
 
 
 @dataclass(frozen=True)
@@ -236,16 +237,22 @@ def compile_rules(rows: Iterable[dict[str, str]]) -> IncidentRules:
                 specificity=int(row["specificity"]),
                 needs_context=row["needs_context"] == "yes",
                 pattern=re.compile(rf"\b(?:{row['pattern']})\b", re.IGNORECASE | re.ASCII),
+                polars_pattern=_polars_regex(row["pattern"]),
             )
         )
         union.append(row["pattern"])
     return IncidentRules(
         triggers=tuple(triggers),
         context=re.compile(rf"\b(?:{'|'.join(context)})\b", re.IGNORECASE),
-        # ASCII word boundaries and classes: ~15x faster in polars' regex engine than
-        # Unicode ones, and the trigger words are ASCII
-        prefilter=(rf"(?i-u)\b(?:{'|'.join([*union, ATTACK_VERBS])})\b").replace(r"\w", "[A-Za-z0-9_]"),
+        prefilter=_polars_regex("|".join([*union, ATTACK_VERBS])),
     )
+
+
+def _polars_regex(pattern: str) -> str:
+    """A trigger pattern as compiled above (ASCII, any case, whole words) in the syntax of
+    polars' regex engine. ASCII word boundaries and classes: ~15x faster there than Unicode
+    ones, and the trigger words are ASCII."""
+    return rf"(?i-u)\b(?:{pattern})\b".replace(r"\w", "[A-Za-z0-9_]")
 
 
 @dataclass
@@ -700,9 +707,14 @@ def _best_place(places: list[tuple[Mention, Place]], sentence: str, trigger_star
 
 
 def _find_triggers(
-    clause_text: str, clause_mentions: list[Mention], rules: IncidentRules, has_context: bool
+    clause_text: str,
+    clause_mentions: list[Mention],
+    rules: IncidentRules,
+    has_context: bool,
+    triggers: Sequence[Trigger] | None = None,
 ) -> dict[str, tuple[Trigger, int, int]]:
-    """The best trigger per family in a clause: (trigger, start, end) relative to the clause."""
+    """The best trigger per family in a clause: (trigger, start, end) relative to the clause.
+    ``triggers``: those that can match in the sentence (all of them when not given)."""
     best: dict[str, tuple[Trigger, int, int]] = {}
 
     def consider(trigger: Trigger, start: int, end: int) -> None:
@@ -715,7 +727,7 @@ def _find_triggers(
         ):
             best[trigger.family] = (trigger, start, end)
 
-    for trigger in rules.triggers:
+    for trigger in rules.triggers if triggers is None else triggers:
         if trigger.needs_context and not has_context:
             continue
         for match in trigger.pattern.finditer(clause_text):
@@ -881,6 +893,7 @@ def _incidents_for_sentence(
     geocoder: Geocoder,
     unit_countries: dict[str, str],
     window: str = "",
+    triggers: Sequence[Trigger] | None = None,
 ) -> list[dict]:
     sentence: str = row["text"]
     mentions = sorted(mentions + lexicon_mentions(sentence, mentions), key=lambda m: m.start)
@@ -903,7 +916,7 @@ def _incidents_for_sentence(
         has_context = bool(rules.context.search(clause_text)) or any(
             m.label in ("WEAPON", "MILITARY_UNIT") for m in clause_mentions
         )
-        best = _find_triggers(clause_text, clause_mentions, rules, has_context)
+        best = _find_triggers(clause_text, clause_mentions, rules, has_context, triggers)
         refine(best, clause_text, window or sentence, clause_mentions)
         for family in FAMILY_ORDER:
             if family not in best:
@@ -1126,16 +1139,27 @@ def detect_incidents(
     # dates stated and forces named in any sentence of these documents
     texts: dict[tuple[str, int], str] = {}
     affiliations, affiliation_country = affiliation_pattern()
-    rows_of_sentences = doc_sentences.select("doc_id", "position", "sentence_id", "text").rows()
-    for doc_id, position, _, text in rows_of_sentences:
+    # only a date stated before a document's last candidate sentence can be carried to one;
+    # only sentences holding one of the phrases (one Aho-Corasick pass in polars) can match
+    # the phrase regex, which is slow over many alternatives
+    last_candidate = dict(candidates.group_by("doc_id").agg(pl.col("position").max()).rows())
+    rows_of_sentences = doc_sentences.select(
+        "doc_id",
+        "position",
+        "sentence_id",
+        "text",
+        named=pl.col("text").str.contains_any(list(affiliation_country)),
+    ).rows()
+    for doc_id, position, _, text, named in rows_of_sentences:
         texts[(doc_id, position)] = text
         context = contexts[doc_id]
-        if _DATE_HINT.search(text):
+        if position < last_candidate[doc_id] and _DATE_HINT.search(text):
             stated = find_date(text[dateline_end(text) :], context.published)
             if stated is not None and stated.value is not None:
                 context.dates[position] = stated
-        for match in affiliations.finditer(text):
-            context.affiliations[affiliation_country[match.group(0)]] += 1
+        if named:
+            for match in affiliations.finditer(text):
+                context.affiliations[affiliation_country[match.group(0)]] += 1
     for context in contexts.values():
         # countries named (or whose forces and missions are named)
         mentioned = Counter(context.countries) + context.affiliations
@@ -1146,7 +1170,7 @@ def detect_incidents(
         for doc_id, position in candidates.select("doc_id", "position").rows()
         for p in range(position - CARRY_PLACE_SENTENCES, position + 1)
     }
-    for doc_id, position, sentence_id, text in rows_of_sentences:
+    for doc_id, position, sentence_id, text, _ in rows_of_sentences:
         if (doc_id, position) in needed:
             context = contexts[doc_id]
             found = _sentence_places(text, by_sentence.get(sentence_id, []), context, geocoder)
@@ -1162,8 +1186,14 @@ def detect_incidents(
             c for c in context.countries if c not in placed
         ]
 
+    # which triggers can match in each candidate (one vectorised pass per trigger): the
+    # rules below then try only those
+    can_match = candidates.select(
+        pl.col("text").str.contains(trigger.polars_pattern).alias(str(number))
+        for number, trigger in enumerate(rules.triggers)
+    ).rows()
     rows: list[dict] = []
-    for row in candidates.iter_rows(named=True):
+    for row, matches in zip(candidates.iter_rows(named=True), can_match, strict=True):
         context = contexts[row["doc_id"]]
         window = f"{row['text']} {texts.get((row['doc_id'], row['position'] + 1), '')}"
         rows.extend(
@@ -1175,6 +1205,7 @@ def detect_incidents(
                 geocoder,
                 unit_countries,
                 window,
+                [trigger for trigger, match in zip(rules.triggers, matches, strict=True) if match],
             )
         )
     if not rows:
