@@ -90,7 +90,7 @@ def ingest(
         typer.Option(
             "--workers",
             min=1,
-            help="NLP processes on this machine (default SITREP_NLP_WORKERS, 1); with --dask, "
+            help="Transform worker processes on this machine (default SITREP_NLP_WORKERS, 1); with --dask, "
             "the transform batches kept in flight are this + 1 (at least 3).",
         ),
     ] = None,
@@ -307,7 +307,12 @@ def bench(
         typer.Option("--nlp/--no-nlp", help="Run the spaCy model (--no-nlp: measure everything else)."),
     ] = True,
     workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="spaCy processes (default SITREP_NLP_WORKERS).")
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Transform worker processes (default SITREP_NLP_WORKERS); the bound uses as many.",
+        ),
     ] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the temporary corpus and warehouse.")] = False,
     bound_words: Annotated[

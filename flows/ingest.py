@@ -30,11 +30,11 @@ from prefect.runtime import flow_run
 
 from expectations.runner import ValidationError, failure_report, validate_tables
 from flows import warehouse as wh
-from flows.parallel import in_flight, task_runner_for
+from flows.parallel import close_workers, in_flight, task_runner_for, transform
 from flows.refresh import RefreshPlan, load_records, plan_refresh, quarantine_rows, split_duplicates
 from flows.settings import Settings
 from flows.sources import SourceFile, SourceFolderError, list_source_files, read_metadata, source_bytes
-from transforms.pipeline import Tables, build_tables, load_resources, pipeline_version
+from transforms.pipeline import Tables, pipeline_version
 from transforms.schemas import RUNS, TABLES, VALIDATION_RESULTS, conform
 
 # Test-only fault injection: SITREP_FAIL_AT=<step> makes the run fail on purpose at the end
@@ -164,17 +164,7 @@ def load_batch(files: list[SourceFile], metadata: dict, settings: Settings):
 
 @task(name="transform-batch", **TASK)
 def transform_batch(raw: pl.DataFrame, settings: Settings, run_id: str, ingested_at: datetime) -> Tables:
-    resources = load_resources(settings.spacy_model, settings.nlp_enabled, settings.cache_dir)
-    tables = build_tables(
-        raw,
-        resources,
-        run_id=run_id,
-        ingested_at=ingested_at,
-        nlp_batch_size=settings.nlp_batch_size,
-        # a Dask worker is one process already (and may not fork spaCy's children)
-        nlp_workers=1 if settings.dask_address else settings.nlp_workers,
-        min_incident_confidence=settings.min_incident_confidence,
-    )
+    tables = transform(raw, settings, run_id, ingested_at)
     _maybe_fail("transform-batch")
     return tables
 
@@ -506,34 +496,37 @@ def _load_transform_write(
         pending.append((number, files, rejected + duplicates, future))
         return True
 
-    while len(pending) < in_flight(settings) and submit_next():
-        pass
-    while pending:
-        number, files, rejections, future = pending.popleft()
-        tables = future.result().as_dict() if future is not None else {}
-        if settings.dask_address:  # keep the cluster busy while this batch is written
-            submit_next()
-        quarantine = quarantine_rows(rejections, run_id, started, version)
-        to_check = {**tables, "quarantine": quarantine}
-        validation_frames.append(validate_batch(to_check, run_id))
-        written = write_batch(candidate, to_check)
-        _count_written(summary, written, quarantine)
-        if not settings.dask_address:  # one batch in memory at a time
-            submit_next()
-        if tables:
-            summary.new_incidents += tables["incidents"].head(100).to_dicts()
-        del tables, to_check
-        logger.info(
-            "batch %d/%d: %d files -> %d documents, %d sentences, %d entities, %d incidents, %d quarantined",
-            number,
-            len(batches),
-            len(files),
-            written.get("documents", 0),
-            written.get("sentences", 0),
-            written.get("entities", 0),
-            written.get("incidents", 0),
-            len(rejections),
-        )
+    try:
+        while len(pending) < in_flight(settings) and submit_next():
+            pass
+        while pending:
+            number, files, rejections, future = pending.popleft()
+            tables = future.result().as_dict() if future is not None else {}
+            if settings.dask_address:  # keep the cluster busy while this batch is written
+                submit_next()
+            quarantine = quarantine_rows(rejections, run_id, started, version)
+            to_check = {**tables, "quarantine": quarantine}
+            validation_frames.append(validate_batch(to_check, run_id))
+            written = write_batch(candidate, to_check)
+            _count_written(summary, written, quarantine)
+            if not settings.dask_address:  # one batch in memory at a time
+                submit_next()
+            if tables:
+                summary.new_incidents += tables["incidents"].head(100).to_dicts()
+            del tables, to_check
+            logger.info(
+                "batch %d/%d: %d files -> %d documents, %d sentences, %d entities, %d incidents, %d quarantined",
+                number,
+                len(batches),
+                len(files),
+                written.get("documents", 0),
+                written.get("sentences", 0),
+                written.get("entities", 0),
+                written.get("incidents", 0),
+                len(rejections),
+            )
+    finally:
+        close_workers()  # the local worker processes, if this run started them
     if refresh.unreadable:
         rejections = [(file, None, _unreadable(error)) for file, error in refresh.unreadable]
         quarantine = quarantine_rows(rejections, run_id, started, version)

@@ -1,21 +1,51 @@
-"""Where the transform batches run: in the flow's process, or on a Dask cluster.
+"""Where the transform batches run: in worker processes of this machine, or on a Dask cluster.
 
-The costly step is the NLP inside ``transform-batch``. On one machine it uses
-``SITREP_NLP_WORKERS`` processes through spaCy's ``nlp.pipe(n_process=...)``. With
-``SITREP_DASK_ADDRESS`` (or ``sitrep ingest --dask ADDRESS``) the same ``ingest`` flow runs
-on Prefect's Dask task runner against that cluster: each ``transform-batch`` (a chunk of
-``SITREP_CHUNK_DOCUMENTS`` documents) is sent to a Dask worker, which loads the spaCy model
-and the gazetteer once and returns the batch's tables. Loading files, validating and writing
-the single DuckDB candidate stay in the flow's process (DuckDB allows one writer per file).
-The workers need sitrep installed (the same code and ``uv.lock``); they read no files
-besides sitrep's own resources.
+The costly step is the NLP inside ``transform-batch``. On one machine a batch is cut into
+``SITREP_NLP_WORKERS`` shards of about equal text, and each shard goes through the whole
+of ``build_tables`` (spaCy, entity rules, incident rules) in a worker process; the
+shards' tables are concatenated in document order. The workers start at the run's first
+batch big enough to share (``MIN_SHARD_DOCUMENTS`` per worker), load the model and
+lexicons once, and stop at the end of the run. Running every transform step in the
+workers, not only ``nlp.pipe``, is what keeps the pipeline near the bare-NLP bound with
+several workers: with ``nlp.pipe(n_process=...)`` the incident rules ran in the flow's
+process after the NLP, on a core the NLP workers needed.
+
+With ``SITREP_DASK_ADDRESS`` (or ``sitrep ingest --dask ADDRESS``) the same ``ingest`` flow
+runs on Prefect's Dask task runner against that cluster: each ``transform-batch`` (a chunk
+of ``SITREP_CHUNK_DOCUMENTS`` documents) is sent to a Dask worker, which loads the spaCy
+model and the gazetteer once and returns the batch's tables. Loading files, validating and
+writing the single DuckDB candidate stay in the flow's process (DuckDB allows one writer
+per file). The workers need sitrep installed (the same code and ``uv.lock``); they read no
+files besides sitrep's own resources.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import signal
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.settings import Settings
+from transforms.pipeline import Tables, build_tables, load_resources
+
+# below this many documents per worker a batch is transformed in the flow's process
+MIN_SHARD_DOCUMENTS = 16
+PR_SET_PDEATHSIG = 1
+
+
+class TransformWorkerError(RuntimeError):
+    """A transform worker process died (killed, or out of memory)."""
 
 
 def task_runner_for(settings: Settings):
@@ -32,3 +62,125 @@ def in_flight(settings: Settings) -> int:
     the workers busy, few enough that memory stays bounded (finished batches wait in the
     flow's process until they are validated and written); locally one at a time."""
     return max(2, settings.nlp_workers) + 1 if settings.dask_address else 1
+
+
+def shard_bounds(text_lengths: list[int], shards: int) -> list[tuple[int, int]]:
+    """Cut documents (their text lengths, in order) into at most ``shards`` contiguous,
+    non-empty ``[start, end)`` ranges of about equal total length."""
+    total = sum(text_lengths)
+    bounds, start, done = [], 0, 0
+    for shard in range(1, shards):
+        goal = total * shard / shards
+        end = start
+        while end < len(text_lengths) and done + text_lengths[end] <= goal:
+            done += text_lengths[end]
+            end += 1
+        end = max(end, start + 1)  # every shard gets a document
+        if end >= len(text_lengths):
+            break
+        done = sum(text_lengths[:end])
+        bounds.append((start, end))
+        start = end
+    bounds.append((start, len(text_lengths)))
+    return [(s, e) for s, e in bounds if e > s]
+
+
+def _start_worker(spacy_model: str, nlp_enabled: bool, cache_dir: Path | None) -> None:
+    """Worker initializer: die with the flow's process (a killed run leaves no worker
+    finishing a shard nobody will read), then load the model and lexicons once."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # at exit, skip the interpreter's teardown of the model and gazetteer objects (~2 s of
+    # freeing memory the kernel reclaims anyway); runs after the worker sent its last result
+    atexit.register(os._exit, 0)
+    load_resources(spacy_model, nlp_enabled, cache_dir)
+
+
+def _transform_shard(
+    raw: pl.DataFrame,
+    spacy_model: str,
+    nlp_enabled: bool,
+    cache_dir: Path | None,
+    run_id: str,
+    ingested_at: datetime,
+    nlp_batch_size: int,
+    min_incident_confidence: float,
+) -> Tables:
+    return build_tables(
+        raw,
+        load_resources(spacy_model, nlp_enabled, cache_dir),
+        run_id=run_id,
+        ingested_at=ingested_at,
+        nlp_batch_size=nlp_batch_size,
+        min_incident_confidence=min_incident_confidence,
+    )
+
+
+_POOLS: dict[tuple, ProcessPoolExecutor] = {}
+
+
+def _pool(settings: Settings, workers: int) -> ProcessPoolExecutor:
+    """The run's worker processes, started at its first big batch and kept until
+    :func:`close_workers`. Spawned, not forked: polars' thread pool does not survive a fork
+    (the child waits forever for threads that were not copied)."""
+    key = (settings.spacy_model, settings.nlp_enabled, settings.cache_dir, workers)
+    if key not in _POOLS:
+        close_workers()
+        _POOLS[key] = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=key[:3],
+        )
+    return _POOLS[key]
+
+
+def close_workers() -> None:
+    """Stop the worker processes (the end of a run)."""
+    while _POOLS:
+        _, pool = _POOLS.popitem()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def transform(raw: pl.DataFrame, settings: Settings, run_id: str, ingested_at: datetime) -> Tables:
+    """Raw records -> tables, in ``settings.nlp_workers`` worker processes when the batch
+    is big enough (in this process on a Dask worker). The result does not depend on the
+    number of workers: documents are transformed independently and kept in order."""
+    workers = 1 if settings.dask_address else settings.nlp_workers
+    workers = min(workers, raw.height // MIN_SHARD_DOCUMENTS)
+    arguments = (
+        settings.spacy_model,
+        settings.nlp_enabled,
+        settings.cache_dir,
+        run_id,
+        ingested_at,
+        settings.nlp_batch_size,
+        settings.min_incident_confidence,
+    )
+    if workers <= 1:
+        return _transform_shard(raw, *arguments)
+    bounds = shard_bounds(raw["text"].str.len_bytes().fill_null(0).to_list(), workers)
+    started = time.perf_counter()
+    try:
+        pool = _pool(settings, workers)
+        futures = [pool.submit(_transform_shard, raw.slice(s, e - s), *arguments) for s, e in bounds]
+        parts = [future.result() for future in futures]
+    except BrokenProcessPool as error:
+        close_workers()
+        raise TransformWorkerError(
+            f"a transform worker process died ({workers} workers, {raw.height} documents): "
+            "killed or out of memory; lower SITREP_NLP_WORKERS or SITREP_CHUNK_DOCUMENTS"
+        ) from error
+    return merge(parts, time.perf_counter() - started)
+
+
+def merge(parts: list[Tables], wall_seconds: float) -> Tables:
+    """The shards' tables in order; stage seconds are the shards' summed stage times scaled
+    to the wall time of the parallel section (so stages still add up to the batch's time)."""
+    summed: dict[str, float] = {}
+    for part in parts:
+        for stage, seconds in part.seconds.items():
+            summed[stage] = summed.get(stage, 0.0) + seconds
+    scale = wall_seconds / sum(summed.values()) if sum(summed.values()) > 0 else 0.0
+    tables = {name: pl.concat([part.as_dict()[name] for part in parts]) for name in parts[0].as_dict()}
+    return Tables(**tables, seconds={stage: seconds * scale for stage, seconds in summed.items()})

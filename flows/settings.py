@@ -39,7 +39,15 @@ class Settings(BaseSettings):
         description="Process every file again, even unchanged ones (normally automatic when the pipeline changed).",
     )
     nlp_batch_size: int = Field(64, ge=1, description="Documents per nlp.pipe batch.")
-    nlp_workers: int = Field(1, ge=1, description="Processes for nlp.pipe.")
+    nlp_workers: int = Field(
+        1,
+        ge=1,
+        description=(
+            "Worker processes for the transforms: each batch is shared between them, each runs "
+            "the NLP and the rules on its share (batches of fewer than 16 documents per worker "
+            "stay in the flow's process)."
+        ),
+    )
     dask_address: str | None = Field(
         None,
         description=(

@@ -59,14 +59,16 @@ def content(warehouse: Path) -> dict[str, pl.DataFrame]:
         }
 
 
-def run(warehouse: Path, dask_address: str | None) -> dict:
+def run(warehouse: Path, dask_address: str | None, nlp_workers: int | None = None) -> dict:
     from flows.ingest import ingest_on
     from flows.settings import Settings
 
     settings = Settings(
         source_dir=SEEDS, warehouse_path=warehouse, chunk_documents=CHUNK, dask_address=dask_address
     ).resolved()
-    return ingest_on(settings)(source=str(SEEDS), warehouse=str(warehouse), dask_address=dask_address)
+    return ingest_on(settings)(
+        source=str(SEEDS), warehouse=str(warehouse), dask_address=dask_address, nlp_workers=nlp_workers
+    )
 
 
 def test_the_flow_on_a_dask_cluster_equals_the_local_run_and_chunks_change_nothing(
@@ -103,6 +105,45 @@ def test_the_flow_on_a_dask_cluster_equals_the_local_run_and_chunks_change_nothi
     one_batch = content(tmp_path / "whole" / "sitrep.duckdb")
     for table in TABLES:
         assert one_batch[table].equals(expected[table], null_equal=True), f"{table}: chunked != one batch"
+
+
+def test_local_worker_processes_equal_one_process(prefect_api, tmp_path, monkeypatch):
+    """SITREP_NLP_WORKERS=2: each batch is cut into two shards transformed in two spawned
+    worker processes; the tables equal the one-process run row for row."""
+    import flows.parallel as parallel
+
+    monkeypatch.setenv("SITREP_CHUNK_DOCUMENTS", "2000")
+    monkeypatch.setattr(parallel, "MIN_SHARD_DOCUMENTS", 4)  # 23 seeds -> 2 shards
+    merged: list[int] = []
+    original_merge = parallel.merge
+
+    def counting_merge(parts, wall_seconds):
+        merged.append(len(parts))
+        return original_merge(parts, wall_seconds)
+
+    monkeypatch.setattr(parallel, "merge", counting_merge)
+    one = run(tmp_path / "one" / "sitrep.duckdb", None, nlp_workers=1)
+    assert merged == []
+    two = run(tmp_path / "two" / "sitrep.duckdb", None, nlp_workers=2)
+    assert merged == [2], "the batch was not shared by two worker processes"
+    assert parallel._POOLS == {}, "the worker processes outlived the run"
+    assert two["rows_written"] == one["rows_written"]
+    expected = content(tmp_path / "one" / "sitrep.duckdb")
+    actual = content(tmp_path / "two" / "sitrep.duckdb")
+    assert expected["incidents"].height > 50
+    for table in TABLES:
+        assert actual[table].equals(expected[table], null_equal=True), f"{table}: 2 workers != 1"
+
+
+def test_shards_are_contiguous_balanced_and_never_empty():
+    from flows.parallel import shard_bounds
+
+    assert shard_bounds([10, 10, 10, 10], 2) == [(0, 2), (2, 4)]
+    assert shard_bounds([30, 1, 1, 1, 1], 2) == [(0, 1), (1, 5)]
+    assert shard_bounds([5, 5, 5], 3) == [(0, 1), (1, 2), (2, 3)]
+    assert shard_bounds([1, 1], 4) == [(0, 1), (1, 2)]
+    assert shard_bounds([100], 2) == [(0, 1)]
+    assert shard_bounds([0, 0, 0, 0], 2) == [(0, 4)]  # no text to share
 
 
 def test_a_dask_address_without_the_dask_runner_is_refused(prefect_api, tmp_path):

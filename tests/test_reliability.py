@@ -370,15 +370,15 @@ def _assert_untouched(warehouse: Path, before: str, versions: list) -> None:
 def test_a_bad_batch_leaves_the_published_warehouse_byte_for_byte_unchanged(
     case, first_night, sources, published_entity_id, tmp_path, monkeypatch
 ):
-    import flows.ingest
+    import flows.parallel
 
     change, reason = BAD_BATCHES[case]
-    real = flows.ingest.build_tables
+    real = flows.parallel.build_tables
 
     def bad_build_tables(raw, resources, **kwargs):
         return change(real(raw, resources, **kwargs), {"entity_id": published_entity_id})
 
-    monkeypatch.setattr(flows.ingest, "build_tables", bad_build_tables)
+    monkeypatch.setattr(flows.parallel, "build_tables", bad_build_tables)
     warehouse = link_copy(first_night, tmp_path / "wh")
     paths = wh.WarehousePaths(warehouse)
     before, versions = sha256(warehouse), wh.list_versions(paths)
@@ -412,11 +412,11 @@ def test_an_over_threshold_quarantine_share_is_not_published(first_night, source
 
 
 def test_a_sharp_row_count_drop_is_not_published(first_night, sources, tmp_path, monkeypatch):
-    import flows.ingest
+    import flows.parallel
 
-    real = flows.ingest.build_tables
+    real = flows.parallel.build_tables
     monkeypatch.setattr(
-        flows.ingest,
+        flows.parallel,
         "build_tables",
         lambda raw, resources, **kw: _no_incidents(real(raw, resources, **kw)),
     )
