@@ -320,6 +320,18 @@ def _live_children_cpu() -> float:
     return total
 
 
+def _worker_cpu() -> float:
+    """CPU time of the live transform worker processes (multiprocessing's children)."""
+    total = 0.0
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process().children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                if "multiprocessing" in " ".join(child.cmdline()):
+                    times = child.cpu_times()
+                    total += times.user + times.system
+    return total
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and of its finished children (spaCy's workers)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -503,10 +515,20 @@ class FlowProbe:
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
             started = time.perf_counter()
-            with _labelled_transforms(clock):
+            labelled_cpu = sum(clock.cpu.values())
+            workers_cpu = _worker_cpu()
+            # the batch's memory peak (worker processes included) counts as "nlp" unless the
+            # stages run in this process, where the labelled functions say which one
+            with clock.monitor.stage("nlp"), _labelled_transforms(clock):
                 tables = function(*args, **kwargs)
             elapsed = time.perf_counter() - started
             seconds = getattr(tables, "seconds", {}) or {}
+            # CPU of the worker processes (flows/parallel.py) goes to the stages in the
+            # proportions of their time; in this process the labelled functions counted it
+            in_workers = max(0.0, _worker_cpu() - workers_cpu)
+            if sum(clock.cpu.values()) == labelled_cpu and sum(seconds.values()) > 0:
+                for stage in ("sentences", "nlp", "incidents"):
+                    clock.cpu[stage] += in_workers * seconds.get(stage, 0.0) / sum(seconds.values())
             for stage in ("sentences", "nlp", "incidents"):
                 clock.seconds[stage] += seconds.get(stage, 0.0)
             # outside build_tables' own clocks (resources lookup, call overhead): microseconds
@@ -698,9 +720,10 @@ def format_table(result: dict) -> str:
     total = result["pipeline_seconds"]
     for stage, row in result["stages"].items():
         share = row["seconds"] / total * 100 if total else 0.0
+        rss = "(in nlp)" if row["peak_rss_mb"] is None else f"{row['peak_rss_mb']:,.0f}"
         lines.append(
             f"| {stage:<16} | {row['seconds']:>9.2f} | {share:>5.1f}% | {row['words_per_s']:>12,.0f} | "
-            f"{row['peak_rss_mb']:>11,.0f} | {row['cpu_seconds']:>8.1f} |"
+            f"{rss:>11} | {row['cpu_seconds']:>8.1f} |"
         )
     lines.append(
         f"| {'pipeline':<16} | {total:>9.2f} | {100.0:>5.1f}% | {result['pipeline_words_per_s']:>12,.0f} | "
@@ -808,7 +831,7 @@ def command(
                 environment,
             )
             settings = run.settings
-            n_process = settings.nlp_workers if nlp else 1
+            n_process = settings.nlp_workers
             bound = BoundRun(0, 0, 0.0)
             if run.spill_files:
                 _log(
@@ -833,7 +856,8 @@ def command(
             stage: {
                 "seconds": round(run.seconds[stage], 3),
                 "words_per_s": round(_rate(corpus.words, run.seconds[stage]), 1),
-                "peak_rss_mb": round(monitor.peak_rss.get(stage, 0) / MB, 1),
+                # None: the stage ran only in worker processes, sampled under "nlp"
+                "peak_rss_mb": round(monitor.peak_rss[stage] / MB, 1) if monitor.peak_rss.get(stage) else None,
                 "cpu_seconds": round(run.cpu[stage], 3),
             }
             for stage in REPORTED_STAGES
@@ -873,7 +897,7 @@ def command(
             },
             "nlp": nlp,
             "model": settings.spacy_model if nlp else "blank en + gazetteer ruler",
-            "workers": settings.nlp_workers if nlp else 1,
+            "workers": settings.nlp_workers,
             "nlp_batch_size": settings.nlp_batch_size,
             "chunk_documents": settings.chunk_documents,
             "pipeline_version": pipeline_version(settings.spacy_model, settings.nlp_enabled),
