@@ -857,7 +857,9 @@ def command(
                 "seconds": round(run.seconds[stage], 3),
                 "words_per_s": round(_rate(corpus.words, run.seconds[stage]), 1),
                 # None: the stage ran only in worker processes, sampled under "nlp"
-                "peak_rss_mb": round(monitor.peak_rss[stage] / MB, 1) if monitor.peak_rss.get(stage) else None,
+                "peak_rss_mb": round(monitor.peak_rss[stage] / MB, 1)
+                if monitor.peak_rss.get(stage)
+                else None,
                 "cpu_seconds": round(run.cpu[stage], 3),
             }
             for stage in REPORTED_STAGES
