@@ -24,6 +24,9 @@ PLACES = [
     ("geonames:6", "city", "Dnipro", "Dnipropetrovsk", "UA", 48.45, 34.98, 968_502),
     ("natural:1", "natural", "Dnipro", None, None, 46.5, 32.3, 0),
     ("geonames:7", "city", "Tokushima", "Tokushima", "JP", 34.07, 134.55, 267_000),
+    ("geonames:8", "city", "Bamenda", "North-West", "CM", 5.96, 10.15, 393_835),
+    ("admin1:CM.07", "admin1", "North-West", "North-West", "CM", 6.2, 10.6, 1_800_000),
+    ("admin1:HT.06", "admin1", "Nord-Ouest", "Nord-Ouest", "HT", 19.8, -72.9, 730_000),
 ]
 NAMES = [(place_key(p[2]), p[0], True) for p in PLACES]
 
@@ -58,6 +61,18 @@ def test_hints_and_context_choose_among_homonyms(geocoder):
     assert geocoder.geocode("Delta").country_code == "CA"  # the bigger town, with no clue
     assert geocoder.geocode("Delta", hints=["Nigeria"]).country_code == "NG"
     assert geocoder.geocode("Delta", context_countries=["NG"]).country_code == "NG"
+
+
+def test_the_region_slot_of_a_hierarchy_wants_a_region_the_towns_named_lie_in(geocoder):
+    # "Okpanam (Oshimili North, Delta)": written where a region goes, Delta is the state
+    assert geocoder.geocode("Delta").kind == "city"
+    delta = geocoder.geocode("Delta", hints=["Okpanam", "Oshimili North"], region=True)
+    assert (delta.kind, delta.country_code) == ("admin1", "NG")
+    # "Bamenda (Mezam, Nord-Ouest)": the French name of the region Bamenda lies in, not
+    # Haiti's Nord-Ouest; with no town to say otherwise the only reading stands
+    north_west = geocoder.geocode("Nord-Ouest", hints=["Bamenda", "Mezam"], region=True)
+    assert (north_west.name, north_west.country_code) == ("North-West", "CM")
+    assert geocoder.geocode("Nord-Ouest", hints=["Mezam"], region=True).country_code == "HT"
 
 
 def test_transliteration_variants_in_the_context_country(geocoder):

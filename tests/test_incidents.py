@@ -151,3 +151,47 @@ def test_a_release_header_dateline_and_a_sentence_opening_with_in(resources):
     assert (arrest["admin1"], arrest["country"]) == ("Oruzgan", "Afghanistan")
     assert arrest["actor1"] != "KABUL"
     assert arrest["event_date"] == date(2011, 9, 16)
+
+
+def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(resources):
+    rows = incidents_of(
+        resources,
+        "Report\n\nOn 7 May 2020, gunmen attacked Okpanam (Oshimili North LGA, Delta) and killed "
+        "two residents.",
+        published=date(2020, 5, 8),
+    )
+    attack = only(rows, modality="asserted")
+    # Delta the Nigerian state (the region slot), not Delta the Canadian town
+    assert (attack["admin1"], attack["country"], attack["geo_precision"]) == ("Delta", "Nigeria", 3)
+    assert attack["fatalities"] == 2
+
+
+def test_a_lead_naming_only_a_country_takes_the_place_of_the_detail_that_follows(resources):
+    rows = incidents_of(
+        resources,
+        "Update\n\nSeveral insurgents were killed by coalition forces in southern Afghanistan "
+        "yesterday. In Helmand province, insurgents attacked an observation post in Sangin "
+        "district.\n\nRebels shelled positions in Syria on Monday. In Moscow, officials said "
+        "nothing.",
+    )
+    lead = rows[0]
+    assert (lead["trigger"], lead["admin1"], lead["country"]) == ("killed", "Helmand", "Afghanistan")
+    # a place of another country in the next sentence says nothing about the lead
+    shelling = only(rows, trigger="shelled")
+    assert (shelling["location"], shelling["admin1"], shelling["country"]) == ("Syria", None, "Syria")
+
+
+def test_far_from_any_place_an_incident_is_put_in_the_documents_region_not_its_country(resources):
+    rows = incidents_of(
+        resources,
+        "Report\n\nCoalition forces searched compounds in Khanabad district, Kunduz province, today. "
+        "The patrol moved north. The weather was cold. The road was long. "
+        "The security force detained two suspected insurgents.",
+    )
+    arrest = only(rows, sub_event_type="Arrests")
+    assert (arrest["location"], arrest["admin1"], arrest["country"], arrest["geo_precision"]) == (
+        "Kunduz",
+        "Kunduz",
+        "Afghanistan",
+        3,
+    )

@@ -142,8 +142,13 @@ class Geocoder:
         context_countries: Iterable[str] = (),
         near: bool = False,
         hints: Iterable[str] = (),
+        region: bool = False,
     ) -> Place | None:
         """The best place for the text, or None.
+
+        ``region`` says the text stands where a region is written: last in a parenthesised
+        hierarchy after a place ("Okpanam (Oshimili North, Delta)"), so a region or country
+        of that name beats a town of it (Delta State, Nigeria, not Delta, Canada).
 
         ``hints`` are the other place names of the same passage ("Kumbo (Bui, Nord-Ouest)"):
         a candidate whose region or country is one of them is preferred, which resolves
@@ -177,22 +182,35 @@ class Geocoder:
         if not found and not context and not owner_country and len(key) >= 6:
             found = self.sound_alike_anywhere(key)
         if not found:
-            return self._compound(cleaned, context, near, hints)
+            return self._compound(cleaned, context, near, hints, region)
         preferred = [owner_country] if owner_country else context
         hint_keys = {place_key(_clean(h)) for h in hints} - {key}
         hint_keys |= {_ADMIN_SUFFIX.sub("", h) for h in hint_keys}
+        # a region is hinted by the places of the passage that lie in it
+        holding = (
+            {
+                (p["country_code"], p["admin1"])
+                for h in hints
+                for _, p in self.candidates(place_key(_clean(h)))
+                if p["kind"] == "city"
+            }
+            if region
+            else set()
+        )
 
         def rank(item: tuple[bool, dict]) -> tuple:
             is_primary, place = item
             in_context = place["country_code"] in preferred if preferred else False
             context_rank = preferred.index(place["country_code"]) if in_context else len(preferred)
-            hinted = bool(hint_keys) and (
+            hinted = bool(hint_keys or holding) and (
                 place_key(place["admin1"] or "") in hint_keys
                 or place_key(self.country_names.get(place["country_code"] or "", "")) in hint_keys
+                or (place["kind"] == "admin1" and (place["country_code"], place["admin1"]) in holding)
             )
             return (
                 wants is not None and place["kind"] != wants,
                 not hinted,
+                region and place["kind"] not in ("admin1", "country"),
                 not in_context,
                 context_rank,
                 _kind_score(place),
@@ -201,6 +219,13 @@ class Geocoder:
             )
 
         _, best = min(found, key=rank)
+        if region and holding and (best["country_code"], best["admin1"]) not in holding:
+            # "Bamenda (Mezam, Nord-Ouest)": the region of the town, under its English name
+            translated = " ".join(_COMPASS.get(w.lower(), w) for w in re.split(r"[-\s]+", cleaned))
+            if translated.lower() != re.sub(r"[-\s]+", " ", cleaned).lower():
+                place = self.geocode(translated, context, near, hints, region)
+                if place is not None and (place.country_code, place.admin1) in holding:
+                    return place
         if wants == "admin1" and best["kind"] == "city":
             # "X region" where X is only known as a town: use the town's admin1 region
             admin = [
@@ -228,13 +253,15 @@ class Geocoder:
             precision=precision,
         )
 
-    def _compound(self, cleaned: str, context: list[str], near: bool, hints: Iterable[str]) -> Place | None:
+    def _compound(
+        self, cleaned: str, context: list[str], near: bool, hints: Iterable[str], region: bool = False
+    ) -> Place | None:
         """A name the gazetteer lacks: French compass words ("Sud-Kivu" is South Kivu), or
         a hyphenated district named after its town ("Mogadishu-Bondhere": Mogadishu)."""
         words = [_COMPASS.get(word.lower(), word) for word in re.split(r"[-\s]+", cleaned)]
         translated = " ".join(words)
         if translated.lower() != re.sub(r"[-\s]+", " ", cleaned).lower():
-            place = self.geocode(translated, context, near, hints)
+            place = self.geocode(translated, context, near, hints, region)
             if place is not None:
                 return place
         parts = cleaned.split("-")

@@ -176,7 +176,10 @@ _OF_PLACE_PHRASE = re.compile(
     r"(?:the\s+)?([A-Z][a-z][\w'’-]+(?:\s[A-Z][a-z][\w'’-]+){0,2})"
 )
 _COMMA_PLACE = re.compile(r",\s+([A-Z][a-z][\w'’-]+(?:[\s-][A-Z][a-z][\w'’-]+){0,2})\b(?!\s*(?:'s|’s))")
-_PARENTHESES = re.compile(r"\(([A-Z][^()]{1,80})\)")
+_PARENTHESES = re.compile(r"\(((?:[A-Z]|[a-z]{1,2}[A-Z])[^()]{1,80})\)")
+# a name as written in a gazetteer: capitalised, or a lower-case prefix before a capital
+# ("eThekwini", "iLembe")
+_NAME_START = re.compile(r"[A-Z]|[a-z]{1,2}[A-Z]")
 # a sentence without any of these cannot state a date (saves running every date pattern)
 _DATE_HINT = re.compile(
     r"\d|\b(?i:yesterday|today|tonight|night|overnight|morning|afternoon|evening|ago|week|weekend|month|year|"
@@ -194,6 +197,9 @@ _LEADING_FUNCTION_WORDS = re.compile(
 )
 _THREAT_NOUN = re.compile(r"^(?:threats?|warnings?|ultimatums?)$", re.IGNORECASE)
 CARRY_PLACE_SENTENCES = 3  # a place named this many sentences back still locates an event
+# a lead naming only a country ("... killed in southern Afghanistan") is made precise by a
+# place of that country in the next sentences ("In Helmand province, ...")
+DETAIL_PLACE_SENTENCES = 2
 
 _UNKNOWN_ATTACKERS = re.compile(
     r"\b(?:gunmen|unidentified (?:armed )?(?:men|group|assailants|attackers)|unknown (?:armed )?(?:men|assailants|attackers)|assailants|attackers)\b",
@@ -280,6 +286,34 @@ class DocumentContext:
         """The date stated last before this sentence (a report's narrative carries it on)."""
         earlier = [p for p in self.dates if p < position]
         return self.dates[max(earlier)] if earlier else None
+
+    def place_after(self, position: int, country_code: str) -> Place | None:
+        """The most precise place in the country of the first of the next few sentences
+        naming one there (the detail that follows a lead)."""
+        for later in range(position + 1, position + 1 + DETAIL_PLACE_SENTENCES):
+            inside = [
+                p for p in self.places.get(later, ()) if p.country_code == country_code and p.precision < 4
+            ]
+            if inside:
+                return min(inside, key=lambda p: p.precision)
+        return None
+
+    def main_region(self, geocoder: Geocoder) -> Place | None:
+        """The region of the document's main country that most of its places lie in (the
+        first named on a tie): where a report is, when a sentence and the few before it
+        name no place ("Khanabad district, Kunduz province" four sentences back)."""
+        if not self.countries:
+            return None
+        counts: Counter = Counter()
+        for position in sorted(self.places):
+            for place in self.places[position]:
+                if place.kind != "country" and place.admin1 and place.country_code == self.countries[0]:
+                    counts[place.admin1] += 1
+        if not counts:
+            return None
+        region = max(counts, key=counts.__getitem__)
+        place = geocoder.geocode(f"{region} region", self.countries[:1])
+        return place if place is not None and place.kind == "admin1" and place.admin1 == region else None
 
     def place_before(self, position: int) -> Place | None:
         """The most precise place of the latest of the previous few sentences naming one."""
@@ -593,7 +627,7 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
         offset = match.start(1)
         for part in re.finditer(r"[^,]+", match.group(1)):
             name = part.group(0).strip()
-            if name and name[0].isupper():
+            if _NAME_START.match(name):
                 begin = offset + part.start() + (len(part.group(0)) - len(part.group(0).lstrip()))
                 add(begin, begin + len(name))
     return sorted(candidates, key=lambda m: m.start)
@@ -603,7 +637,7 @@ def _sentence_places(
     sentence: str, mentions: list[Mention], context: DocumentContext, geocoder: Geocoder
 ) -> list[tuple[Mention, Place]]:
     found = []
-    attempts: list[tuple[Mention, str, bool, list[str]]] = []
+    attempts: list[tuple[Mention, str, bool, list[str], bool]] = []
     # a dateline's city ("KABUL, Afghanistan (Jan. 25)") is where the report was filed
     dateline = dateline_end(sentence)
     candidates = [m for m in _place_candidates(sentence, mentions) if m.start >= dateline]
@@ -627,37 +661,72 @@ def _sentence_places(
         if owner:
             text = f"{owner.group(1)}'s {text}"
         hints = [t for t in texts if t != sentence[m.start : m.end]]
-        attempts.append((m, text, near, hints))
-        place = geocoder.geocode(text, context.countries, near=near, hints=hints)
+        region = _closes_hierarchy(sentence, m)
+        attempts.append((m, text, near, hints, region))
+        place = geocoder.geocode(text, context.countries, near=near, hints=hints, region=region)
         if place is not None:
             found.append((m, place))
     # a second pass reads every name in the country most of the passage points to
     votes: Counter = Counter()
+    regions = _called_regions(found, sentence)
     for m, place in found:
         if place.country_code:
-            votes[place.country_code] += _weight(place, sentence[m.end : m.end + 20])
+            votes[place.country_code] += _weight(place, m.start in regions)
     if len(votes) > 1 or (votes and len(found) < len(attempts)):
         leader = votes.most_common(1)[0][0]
         countries = [leader, *[c for c in context.countries if c != leader]]
         found = []
-        for m, text, near, hints in attempts:
-            place = geocoder.geocode(text, countries, near=near, hints=hints)
+        for m, text, near, hints, region in attempts:
+            place = geocoder.geocode(text, countries, near=near, hints=hints, region=region)
             if place is not None:
                 found.append((m, place))
     return _consistent(_agreeing(found, sentence), sentence)
 
 
-def _weight(place: Place, following: str) -> int:
+def _closes_hierarchy(sentence: str, mention: Mention) -> bool:
+    """Whether the name is the last of a parenthesised hierarchy after a place name,
+    where gazetteer-style reports write the region: "Kerawa (Kolofata, Extreme-Nord)"."""
+    if not re.match(r"\s*\)", sentence[mention.end : mention.end + 3]):
+        return False
+    opening = sentence.rfind("(", 0, mention.start)
+    return (
+        opening > 0
+        and ")" not in sentence[opening : mention.start]
+        and bool(re.search(r"\w[\w'’.-]*\s*$", sentence[max(0, opening - 40) : opening]))
+    )
+
+
+_REGION_WORD_AFTER = re.compile(r"^\s+(?:province|region|oblast|governorate|state)\b", re.IGNORECASE)
+_REGION_WORD_IN = re.compile(r"(?:^\s+|\s)(?:province|region|oblast|governorate|state)\b", re.IGNORECASE)
+
+
+def _called_regions(
+    found: list[tuple[Mention, Place]], sentence: str, word_in_name: bool = False
+) -> set[int]:
+    """Starts of the region readings the text itself calls regions: "Ghazni province"
+    (the word after the name, or with ``word_in_name`` also inside it), or the last of a
+    parenthesised hierarchy ("Okpanam (Oshimili North, Delta)"). The gazetteer knows every
+    region but not every village, so such a region outweighs a town homonym elsewhere."""
+    called = set()
+    for m, place in found:
+        if place.kind != "admin1":
+            continue
+        if (
+            _REGION_WORD_IN.search(sentence[m.start : m.end + 20])
+            if word_in_name
+            else _REGION_WORD_AFTER.match(sentence[m.end : m.end + 20])
+        ) or _closes_hierarchy(sentence, m):
+            called.add(m.start)
+    return called
+
+
+def _weight(place: Place, called_region: bool = False) -> int:
     """How much a place says about the country of a passage: a country or a region the
     text calls one ("Ghazni province") a lot, a big city much, a village little."""
     if place.kind in ("country", "continent"):
         return 4
     if place.kind == "admin1":
-        return (
-            4
-            if re.match(r"^\s+(?:province|region|oblast|governorate|state)\b", following, re.IGNORECASE)
-            else 3
-        )
+        return 4 if called_region else 3
     if place.population >= 100_000:
         return 3
     return 2 if place.population >= 10_000 else 1
@@ -665,14 +734,12 @@ def _weight(place: Place, following: str) -> int:
 
 def _consistent(found: list[tuple[Mention, Place]], sentence: str) -> list[tuple[Mention, Place]]:
     """A town named next to a region the text calls a province or region ("Andar district,
-    Ghazni province") must lie in that region; a homonym elsewhere is dropped."""
-    regions = [
-        p for m, p in found
-        if p.kind == "admin1" and re.search(r"(?:^\s+|\s)(?:province|region|oblast|governorate|state)\b", sentence[m.start : m.end + 20], re.IGNORECASE)
-    ]  # fmt: skip
-    if not regions:
+    Ghazni province", "Kumbo (Bui, Nord-Ouest)") must lie in that region; a homonym
+    elsewhere is dropped."""
+    called = _called_regions(found, sentence, word_in_name=True)
+    keys = {(p.country_code, p.admin1) for m, p in found if m.start in called}
+    if not keys:
         return found
-    keys = {(p.country_code, p.admin1) for p in regions}
     return [(m, p) for m, p in found if p.kind != "city" or (p.country_code, p.admin1) in keys]
 
 
@@ -682,9 +749,10 @@ def _agreeing(found: list[tuple[Mention, Place]], sentence: str = "") -> list[tu
     countries are weighed as in :func:`_weight`, and a country with less than half the
     leader's weight loses its places."""
     weights: Counter = Counter()
+    regions = _called_regions(found, sentence)
     for m, place in found:
         if place.country_code:
-            weights[place.country_code] += _weight(place, sentence[m.end : m.end + 20])
+            weights[place.country_code] += _weight(place, m.start in regions)
     if len(weights) < 2:
         return found
     (leader, top), *_ = weights.most_common(1)
@@ -956,9 +1024,11 @@ def _incidents_for_sentence(
                 place = _best_place([p for p in places if lo <= p[0].start < hi] or places, sentence, t_start)
             place_in_sentence = place is not None
             if place is None and family != "threat":
-                place = context.place_before(row["position"])
+                place = context.place_before(row["position"]) or context.main_region(geocoder)
                 if place is None and context.countries:
                     place = geocoder.geocode(geocoder.country_name(context.countries[0]) or "", ())
+            if place is not None and place.kind == "country" and family != "threat":
+                place = context.place_after(row["position"], place.country_code or "") or place
             country_name = geocoder.country_name(place.country_code) if place else None
             if actor2 is None:
                 victims = _victims(sentence, t_end, hi, family)
@@ -1164,14 +1234,13 @@ def detect_incidents(
         # countries named (or whose forces and missions are named)
         mentioned = Counter(context.countries) + context.affiliations
         context.countries = [c for c, _ in mentioned.most_common()]
-    # places of the sentences that can locate an incident: its own and the few before it
-    needed = {
-        (doc_id, p)
-        for doc_id, position in candidates.select("doc_id", "position").rows()
-        for p in range(position - CARRY_PLACE_SENTENCES, position + 1)
-    }
+    # places of the sentences that can locate an incident: its own, the few after it and
+    # all before it (the document's main region)
+    last_needed = dict(
+        candidates.group_by("doc_id").agg(pl.col("position").max() + DETAIL_PLACE_SENTENCES).rows()
+    )
     for doc_id, position, sentence_id, text, _ in rows_of_sentences:
-        if (doc_id, position) in needed:
+        if position <= last_needed[doc_id]:
             context = contexts[doc_id]
             found = _sentence_places(text, by_sentence.get(sentence_id, []), context, geocoder)
             context.found[position] = found
