@@ -528,7 +528,10 @@ def _load_transform_write(
                 written.get("incidents", 0),
                 len(rejections),
             )
-    finally:
+    except BaseException:
+        close_workers(abort=True)  # do not wait for shards nobody will read
+        raise
+    else:
         close_workers()  # the local worker processes, if this run started them
     if refresh.unreadable:
         rejections = [(file, None, _unreadable(error)) for file, error in refresh.unreadable]

@@ -27,6 +27,7 @@ import ctypes
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -85,15 +86,23 @@ def shard_bounds(text_lengths: list[int], shards: int) -> list[tuple[int, int]]:
     return [(s, e) for s, e in bounds if e > s]
 
 
+_START_ERROR: str | None = None  # in a worker: why loading the model failed
+
+
 def _start_worker(spacy_model: str, nlp_enabled: bool, cache_dir: Path | None) -> None:
     """Worker initializer: die with the flow's process (a killed run leaves no worker
-    finishing a shard nobody will read), then load the model and lexicons once."""
+    finishing a shard nobody will read), then load the model and lexicons once. A loading
+    error is kept and raised with the first shard, so the run says what went wrong."""
+    global _START_ERROR
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     # at exit, skip the interpreter's teardown of the model and gazetteer objects (~2 s of
     # freeing memory the kernel reclaims anyway); runs after the worker sent its last result
     atexit.register(os._exit, 0)
-    load_resources(spacy_model, nlp_enabled, cache_dir)
+    try:
+        load_resources(spacy_model, nlp_enabled, cache_dir)
+    except Exception as error:  # reported with the first shard
+        _START_ERROR = f"{type(error).__name__}: {error}"
 
 
 def _transform_shard(
@@ -106,6 +115,8 @@ def _transform_shard(
     nlp_batch_size: int,
     min_incident_confidence: float,
 ) -> Tables:
+    if _START_ERROR is not None:
+        raise TransformWorkerError(f"a transform worker could not start: {_START_ERROR}")
     return build_tables(
         raw,
         load_resources(spacy_model, nlp_enabled, cache_dir),
@@ -117,37 +128,52 @@ def _transform_shard(
 
 
 _POOLS: dict[tuple, ProcessPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
 
 
-def _pool(settings: Settings, workers: int) -> ProcessPoolExecutor:
-    """The run's worker processes, started at its first big batch and kept until
-    :func:`close_workers`. Spawned, not forked: polars' thread pool does not survive a fork
+def _pool(settings: Settings, create: bool) -> ProcessPoolExecutor | None:
+    """The run's worker processes (``settings.nlp_workers`` of them), started at its first
+    big batch and kept until :func:`close_workers`; None when there are none and
+    ``create`` is false. Spawned, not forked: polars' thread pool does not survive a fork
     (the child waits forever for threads that were not copied)."""
-    key = (settings.spacy_model, settings.nlp_enabled, settings.cache_dir, workers)
-    if key not in _POOLS:
-        close_workers()
-        _POOLS[key] = ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=key[:3],
-        )
-    return _POOLS[key]
+    key = (settings.spacy_model, settings.nlp_enabled, settings.cache_dir, settings.nlp_workers)
+    with _POOLS_LOCK:
+        if key not in _POOLS and create:
+            _close(abort=False)
+            _POOLS[key] = ProcessPoolExecutor(
+                settings.nlp_workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=key[:3],
+            )
+        return _POOLS.get(key)
 
 
-def close_workers() -> None:
-    """Stop the worker processes (the end of a run)."""
+def _close(abort: bool) -> None:
     while _POOLS:
         _, pool = _POOLS.popitem()
-        pool.shutdown(wait=True, cancel_futures=True)
+        if abort:  # an interrupted run: do not wait for the shards in progress
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                with contextlib.suppress(Exception):
+                    process.terminate()
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def close_workers(abort: bool = False) -> None:
+    """Stop the worker processes (the end of a run); ``abort`` kills them without waiting
+    for the shards in progress (a failed or interrupted run)."""
+    with _POOLS_LOCK:
+        _close(abort)
 
 
 def transform(raw: pl.DataFrame, settings: Settings, run_id: str, ingested_at: datetime) -> Tables:
     """Raw records -> tables, in ``settings.nlp_workers`` worker processes when the batch
-    is big enough (in this process on a Dask worker). The result does not depend on the
-    number of workers: documents are transformed independently and kept in order."""
-    workers = 1 if settings.dask_address else settings.nlp_workers
-    workers = min(workers, raw.height // MIN_SHARD_DOCUMENTS)
+    is big enough or the workers already run (in this process on a Dask worker). The result
+    does not depend on the number of workers: documents are transformed independently and
+    kept in order."""
     arguments = (
         settings.spacy_model,
         settings.nlp_enabled,
@@ -157,18 +183,23 @@ def transform(raw: pl.DataFrame, settings: Settings, run_id: str, ingested_at: d
         settings.nlp_batch_size,
         settings.min_incident_confidence,
     )
-    if workers <= 1:
+    if settings.dask_address or settings.nlp_workers <= 1:
         return _transform_shard(raw, *arguments)
-    bounds = shard_bounds(raw["text"].str.len_bytes().fill_null(0).to_list(), workers)
+    shards = max(1, min(settings.nlp_workers, raw.height // MIN_SHARD_DOCUMENTS))
+    # a small batch stays in this process unless the workers are up (then it goes to one of
+    # them, so this process never loads a model of its own next to theirs)
+    pool = _pool(settings, create=shards > 1)
+    if pool is None:
+        return _transform_shard(raw, *arguments)
+    bounds = shard_bounds(raw["text"].str.len_bytes().fill_null(0).to_list(), shards)
     started = time.perf_counter()
     try:
-        pool = _pool(settings, workers)
         futures = [pool.submit(_transform_shard, raw.slice(s, e - s), *arguments) for s, e in bounds]
         parts = [future.result() for future in futures]
     except BrokenProcessPool as error:
-        close_workers()
+        close_workers(abort=True)
         raise TransformWorkerError(
-            f"a transform worker process died ({workers} workers, {raw.height} documents): "
+            f"a transform worker process died ({settings.nlp_workers} workers, {raw.height} documents): "
             "killed or out of memory; lower SITREP_NLP_WORKERS or SITREP_CHUNK_DOCUMENTS"
         ) from error
     return merge(parts, time.perf_counter() - started)

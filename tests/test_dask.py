@@ -151,3 +151,47 @@ def test_a_dask_address_without_the_dask_runner_is_refused(prefect_api, tmp_path
 
     with pytest.raises(ValueError, match="Dask address"):
         ingest(source=str(SEEDS), warehouse=str(tmp_path / "w.duckdb"), dask_address="tcp://127.0.0.1:1")
+
+
+def test_a_worker_that_cannot_load_the_model_says_why_and_small_batches_reuse_the_workers(monkeypatch):
+    from datetime import UTC, datetime
+
+    import flows.parallel as parallel
+    from flows.settings import Settings
+    from transforms.documents import raw_documents_frame
+
+    records = [
+        {
+            "doc_id": f"d{n}",
+            "source_path": f"{n}.txt",
+            "source_record": 0,
+            "file_hash": "h",
+            "format": "txt",
+            "title": f"Report {n}",
+            "text": f"Report {n}\n\nGunmen killed two people in Kano on Sunday.",
+            "published_at": None,
+            "url": None,
+            "source_name": None,
+        }
+        for n in range(8)
+    ]
+    raw = raw_documents_frame(records)
+    monkeypatch.setattr(parallel, "MIN_SHARD_DOCUMENTS", 4)  # 8 documents -> 2 shards
+    broken = Settings(spacy_model="no_such_model_xyz", nlp_workers=2)
+    with pytest.raises(parallel.TransformWorkerError, match=r"could not start: .*no_such_model_xyz"):
+        parallel.transform(raw, broken, "r", datetime.now(UTC))
+    parallel.close_workers(abort=True)
+    assert parallel._POOLS == {}
+
+    settings = Settings(nlp_enabled=False, nlp_workers=2)
+    try:
+        shared = parallel.transform(raw, settings, "r", datetime.now(UTC))
+        pool = parallel._pool(settings, create=False)
+        assert pool is not None
+        # a batch too small to share goes to the running workers, not a model of this process
+        small = parallel.transform(raw.head(3), settings, "r", datetime.now(UTC))
+        assert parallel._pool(settings, create=False) is pool
+    finally:
+        parallel.close_workers()
+    assert shared.incidents.height == 8
+    assert small.incidents["doc_id"].to_list() == ["d0", "d1", "d2"]

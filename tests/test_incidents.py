@@ -195,3 +195,26 @@ def test_far_from_any_place_an_incident_is_put_in_the_documents_region_not_its_c
         "Afghanistan",
         3,
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "location", "country"),
+    [
+        # an agency's acronym or a remark in parentheses is not a region
+        ("Gunmen killed five people in Kano on Sunday, a police spokesman told the News Agency of Nigeria (NAN).", "Kano", "Nigeria"),
+        ("Gunmen killed five people in Kaduna (according to police in Plateau) on Sunday.", "Kaduna", "Nigeria"),
+        # a lead is not placed where a separate incident happened or where it was confirmed
+        ("A soldier was killed in southern Afghanistan on Monday. In a separate incident, gunmen attacked a checkpoint in Kandahar city.", "Afghanistan", "Afghanistan"),
+        ("A soldier was killed in southern Afghanistan on Monday. A NATO spokesman in Kabul confirmed the death.", "Afghanistan", "Afghanistan"),
+    ],
+)  # fmt: skip
+def test_what_does_not_place_an_incident(resources, text, location, country):
+    first = incidents_of(resources, f"Report\n\n{text}")[0]
+    assert (first["location"], first["country"]) == (location, country)
+
+
+def test_a_region_with_an_accented_capital_closes_a_hierarchy(resources):
+    first = incidents_of(
+        resources, "Report\n\nMilitiamen killed two villagers in Ntondo (Bikoro, Équateur)."
+    )[0]
+    assert (first["admin1"], first["country_code"], first["fatalities"]) == ("Equateur", "CD", 2)

@@ -226,6 +226,10 @@ class Geocoder:
                 place = self.geocode(translated, context, near, hints, region)
                 if place is not None and (place.country_code, place.admin1) in holding:
                     return place
+            # no region of this name holds the towns named: read it like any other name
+            # ("Maiduguri (Mon)" is not Mon State)
+            region = False
+            _, best = min(found, key=rank)
         if wants == "admin1" and best["kind"] == "city":
             # "X region" where X is only known as a town: use the town's admin1 region
             admin = [

@@ -176,10 +176,7 @@ _OF_PLACE_PHRASE = re.compile(
     r"(?:the\s+)?([A-Z][a-z][\w'’-]+(?:\s[A-Z][a-z][\w'’-]+){0,2})"
 )
 _COMMA_PLACE = re.compile(r",\s+([A-Z][a-z][\w'’-]+(?:[\s-][A-Z][a-z][\w'’-]+){0,2})\b(?!\s*(?:'s|’s))")
-_PARENTHESES = re.compile(r"\(((?:[A-Z]|[a-z]{1,2}[A-Z])[^()]{1,80})\)")
-# a name as written in a gazetteer: capitalised, or a lower-case prefix before a capital
-# ("eThekwini", "iLembe")
-_NAME_START = re.compile(r"[A-Z]|[a-z]{1,2}[A-Z]")
+_PARENTHESES = re.compile(r"\(([^()]{1,80})\)")
 # a sentence without any of these cannot state a date (saves running every date pattern)
 _DATE_HINT = re.compile(
     r"\d|\b(?i:yesterday|today|tonight|night|overnight|morning|afternoon|evening|ago|week|weekend|month|year|"
@@ -200,6 +197,18 @@ CARRY_PLACE_SENTENCES = 3  # a place named this many sentences back still locate
 # a lead naming only a country ("... killed in southern Afghanistan") is made precise by a
 # place of that country in the next sentences ("In Helmand province, ...")
 DETAIL_PLACE_SENTENCES = 2
+_SEPARATE_EVENT = re.compile(
+    r"\b(?:separate|another|elsewhere|meanwhile|in other|last (?:week|month|year))\b", re.IGNORECASE
+)
+_STATEMENT = re.compile(
+    r"\b(?:said|says|told|confirmed|announced|reported|according|spokes(?:man|woman|person)|officials?|"
+    r"ministry|statement|embassy|headquarters|based)\b",
+    re.IGNORECASE,
+)
+# "In Helmand province, ...", "... in Nowzad district, Helmand province"
+_DETAIL_LOCATIVE = re.compile(
+    r"\b(?i:in|near|outside|at)\s+(?:the\s+)?(?:[A-Z][\w'’-]*(?:\s+[\w'’-]+){0,2},\s+)?$"
+)
 
 _UNKNOWN_ATTACKERS = re.compile(
     r"\b(?:gunmen|unidentified (?:armed )?(?:men|group|assailants|attackers)|unknown (?:armed )?(?:men|assailants|attackers)|assailants|attackers)\b",
@@ -281,39 +290,66 @@ class DocumentContext:
     affiliations: Counter = field(default_factory=Counter)  # countries of named forces/missions
     dates: dict[int, DateMention] = field(default_factory=dict)  # sentence position -> date stated
     found: dict[int, list[tuple[Mention, Place]]] = field(default_factory=dict)  # position -> places
+    texts: dict[int, str] = field(default_factory=dict)  # position -> sentence, where places were read
+    regions: dict[tuple[str, str], Place | None] = field(default_factory=dict)  # region_of cache
 
     def date_before(self, position: int) -> DateMention | None:
         """The date stated last before this sentence (a report's narrative carries it on)."""
         earlier = [p for p in self.dates if p < position]
         return self.dates[max(earlier)] if earlier else None
 
-    def place_after(self, position: int, country_code: str) -> Place | None:
-        """The most precise place in the country of the first of the next few sentences
-        naming one there (the detail that follows a lead)."""
+    def place_after(self, position: int, country_code: str, geocoder: Geocoder) -> Place | None:
+        """The region of the detail that follows a lead naming only a country: the first of
+        the next few sentences naming a place, when it opens a new report of that country's
+        events ("In Helmand province, ..."), not a separate incident, a statement made
+        somewhere ("A NATO spokesman in Kabul said ...") or a dateline."""
         for later in range(position + 1, position + 1 + DETAIL_PLACE_SENTENCES):
-            inside = [
-                p for p in self.places.get(later, ()) if p.country_code == country_code and p.precision < 4
-            ]
-            if inside:
-                return min(inside, key=lambda p: p.precision)
+            found = sorted(self.found.get(later, ()), key=lambda item: item[0].start)
+            if not found:
+                continue
+            text = self.texts.get(later, "")
+            for mention, place in found:
+                if place.country_code != country_code or place.kind == "country":
+                    continue
+                before = text[: mention.start]
+                if (
+                    _SEPARATE_EVENT.search(before)
+                    or _STATEMENT.search(before)
+                    or not _DETAIL_LOCATIVE.search(before[-60:])
+                ):
+                    return None
+                return self.region_of(place, geocoder)
+            return None
         return None
 
-    def main_region(self, geocoder: Geocoder) -> Place | None:
-        """The region of the document's main country that most of its places lie in (the
-        first named on a tie): where a report is, when a sentence and the few before it
-        name no place ("Khanabad district, Kunduz province" four sentences back)."""
+    def region_of(self, place: Place, geocoder: Geocoder) -> Place | None:
+        """The first-level region a place lies in, as a place."""
+        if place.kind == "admin1":
+            return place
+        if not place.admin1 or not place.country_code:
+            return None
+        key = (place.country_code, place.admin1)
+        if key not in self.regions:
+            region = geocoder.geocode(f"{place.admin1} region", [place.country_code])
+            found = region is not None and region.kind == "admin1" and region.admin1 == place.admin1
+            self.regions[key] = region if found else None
+        return self.regions[key]
+
+    def main_region(self, position: int, geocoder: Geocoder) -> Place | None:
+        """The region of the document's main country named last before this sentence:
+        where a report is, when a sentence and the few before it name no place
+        ("Khanabad district, Kunduz province" four sentences back)."""
         if not self.countries:
             return None
-        counts: Counter = Counter()
-        for position in sorted(self.places):
-            for place in self.places[position]:
-                if place.kind != "country" and place.admin1 and place.country_code == self.countries[0]:
-                    counts[place.admin1] += 1
-        if not counts:
-            return None
-        region = max(counts, key=counts.__getitem__)
-        place = geocoder.geocode(f"{region} region", self.countries[:1])
-        return place if place is not None and place.kind == "admin1" and place.admin1 == region else None
+        for earlier in sorted((p for p in self.places if p < position), reverse=True):
+            inside = [
+                place
+                for place in self.places[earlier]
+                if place.kind != "country" and place.admin1 and place.country_code == self.countries[0]
+            ]
+            if inside:
+                return self.region_of(min(inside, key=lambda p: p.precision), geocoder)
+        return None
 
     def place_before(self, position: int) -> Place | None:
         """The most precise place of the latest of the previous few sentences naming one."""
@@ -627,7 +663,7 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
         offset = match.start(1)
         for part in re.finditer(r"[^,]+", match.group(1)):
             name = part.group(0).strip()
-            if _NAME_START.match(name):
+            if _name_start(name):  # capitalised, or "eThekwini", "iLembe"
                 begin = offset + part.start() + (len(part.group(0)) - len(part.group(0).lstrip()))
                 add(begin, begin + len(name))
     return sorted(candidates, key=lambda m: m.start)
@@ -645,6 +681,12 @@ def _sentence_places(
     for m in candidates:
         if is_modifier(sentence, m):
             continue  # "Britain-based monitor", "US dollar": not where something happened
+        if (
+            sentence[m.start : m.end].lower() in _COMPASS_WORDS
+            and not _REGION_WORD_AFTER.match(sentence[m.end : m.end + 20])
+            and not _hierarchy_slot(sentence, m)
+        ):
+            continue  # "in Southern, Eastern Afghanistan": a direction, not Malawi's Southern Region
         prefix = sentence[max(0, m.start - 40) : m.start]
         near = bool(_NEAR.search(prefix))
         text = sentence[m.start : m.end]
@@ -661,7 +703,7 @@ def _sentence_places(
         if owner:
             text = f"{owner.group(1)}'s {text}"
         hints = [t for t in texts if t != sentence[m.start : m.end]]
-        region = _closes_hierarchy(sentence, m)
+        region = _hierarchy_slot(sentence, m) > 0
         attempts.append((m, text, near, hints, region))
         place = geocoder.geocode(text, context.countries, near=near, hints=hints, region=region)
         if place is not None:
@@ -683,17 +725,51 @@ def _sentence_places(
     return _consistent(_agreeing(found, sentence), sentence)
 
 
-def _closes_hierarchy(sentence: str, mention: Mention) -> bool:
-    """Whether the name is the last of a parenthesised hierarchy after a place name,
-    where gazetteer-style reports write the region: "Kerawa (Kolofata, Extreme-Nord)"."""
-    if not re.match(r"\s*\)", sentence[mention.end : mention.end + 3]):
-        return False
-    opening = sentence.rfind("(", 0, mention.start)
+_COMPASS_WORDS = frozenset(
+    "north south east west northern southern eastern western central northeast northwest "
+    "southeast southwest north-east north-west south-east south-west".split()
+)
+_HIERARCHY_WORDS = frozenset(
+    "lga district county state province region subdivision sub-district municipality governorate "
+    "department division prefecture commune rayon town city village area de del la el al".split()
+)
+
+
+def _is_name(text: str) -> bool:
+    """A written place name: capitalised words ("Oshimili North", "Équateur", "eThekwini"),
+    possibly with kind words ("Mobbar LGA", "Bara district"); not a phrase
+    ("as reported", "near the border with Niger")."""
+    words = text.split()
     return (
-        opening > 0
-        and ")" not in sentence[opening : mention.start]
-        and bool(re.search(r"\w[\w'’.-]*\s*$", sentence[max(0, opening - 40) : opening]))
+        bool(words)
+        and _name_start(words[0])
+        and all(_name_start(word) or word.lower() in _HIERARCHY_WORDS for word in words)
     )
+
+
+def _name_start(word: str) -> bool:
+    return word[:1].isupper() or bool(re.match(r"[a-z]{1,2}[A-Z]", word))
+
+
+def _hierarchy_slot(sentence: str, mention: Mention) -> int:
+    """Whether the name is last in parentheses after a place name, where gazetteer-style
+    reports write the region: 2 at the end of a list ("Kerawa (Kolofata, Extreme-Nord)"),
+    1 alone ("Villa Nueva (Mendoza)"), else 0 (also for acronyms: "Agency of Nigeria (NAN)")."""
+    if not re.match(r"\s*\)", sentence[mention.end : mention.end + 3]):
+        return 0
+    opening = sentence.rfind("(", 0, mention.start)
+    if opening <= 0 or ")" in sentence[opening : mention.start]:
+        return 0
+    name = sentence[mention.start : mention.end]
+    if name.isupper() and len(name) <= 4:
+        return 0
+    before = re.search(r"([\w'’.-]+)\s*$", sentence[max(0, opening - 40) : opening])
+    if before is None or not (_name_start(before.group(1)) or before.group(1).lower() in _HIERARCHY_WORDS):
+        return 0
+    parts = sentence[opening + 1 : mention.end].split(",")
+    if not all(_is_name(part) for part in parts):
+        return 0
+    return 2 if len(parts) > 1 else 1
 
 
 _REGION_WORD_AFTER = re.compile(r"^\s+(?:province|region|oblast|governorate|state)\b", re.IGNORECASE)
@@ -704,9 +780,12 @@ def _called_regions(
     found: list[tuple[Mention, Place]], sentence: str, word_in_name: bool = False
 ) -> set[int]:
     """Starts of the region readings the text itself calls regions: "Ghazni province"
-    (the word after the name, or with ``word_in_name`` also inside it), or the last of a
-    parenthesised hierarchy ("Okpanam (Oshimili North, Delta)"). The gazetteer knows every
-    region but not every village, so such a region outweighs a town homonym elsewhere."""
+    (the word after the name, or with ``word_in_name`` also inside it), the last of a
+    parenthesised list after a place ("Okpanam (Oshimili North, Delta)": the gazetteer
+    knows every region but not every village, so such a region outweighs a town homonym
+    elsewhere), or a single parenthesised name holding a town of the passage
+    ("Martinez (Buenos Aires)"; not "Maiduguri (Mon)")."""
+    towns = {(p.country_code, p.admin1) for _, p in found if p.kind == "city"}
     called = set()
     for m, place in found:
         if place.kind != "admin1":
@@ -715,7 +794,11 @@ def _called_regions(
             _REGION_WORD_IN.search(sentence[m.start : m.end + 20])
             if word_in_name
             else _REGION_WORD_AFTER.match(sentence[m.end : m.end + 20])
-        ) or _closes_hierarchy(sentence, m):
+        ):
+            called.add(m.start)
+            continue
+        slot = _hierarchy_slot(sentence, m)
+        if slot == 2 or (slot == 1 and (place.country_code, place.admin1) in towns):
             called.add(m.start)
     return called
 
@@ -1024,11 +1107,14 @@ def _incidents_for_sentence(
                 place = _best_place([p for p in places if lo <= p[0].start < hi] or places, sentence, t_start)
             place_in_sentence = place is not None
             if place is None and family != "threat":
-                place = context.place_before(row["position"]) or context.main_region(geocoder)
+                place = context.place_before(row["position"]) or context.main_region(
+                    row["position"], geocoder
+                )
                 if place is None and context.countries:
                     place = geocoder.geocode(geocoder.country_name(context.countries[0]) or "", ())
-            if place is not None and place.kind == "country" and family != "threat":
-                place = context.place_after(row["position"], place.country_code or "") or place
+            if place_in_sentence and place is not None and place.kind == "country" and family != "threat":
+                # "... killed in southern Afghanistan. In Helmand province, ...": the detail's region
+                place = context.place_after(row["position"], place.country_code or "", geocoder) or place
             country_name = geocoder.country_name(place.country_code) if place else None
             if actor2 is None:
                 victims = _victims(sentence, t_end, hi, family)
@@ -1132,7 +1218,7 @@ def _document_contexts(
                 continue
             mention = Mention(0, 0, label, text, name)
             code = _country_of_mention(mention, geocoder)
-            if code is None and label == "GPE":
+            if code is None and label == "GPE" and name.lower() not in _COMPASS_WORDS:
                 place = geocoder.geocode(name)
                 code = place.country_code if place and place.population >= 100_000 else None
             if code is None and label in ("MILITARY_UNIT", "ORG"):
@@ -1244,6 +1330,7 @@ def detect_incidents(
             context = contexts[doc_id]
             found = _sentence_places(text, by_sentence.get(sentence_id, []), context, geocoder)
             context.found[position] = found
+            context.texts[position] = text
             if found:
                 context.places[position] = [place for _, place in found]
     for context in contexts.values():
