@@ -309,26 +309,17 @@ class Monitor:
         return max([own, *self.peak_rss.values()])
 
 
-def _live_children_cpu() -> float:
-    """CPU time of the live child processes (not yet counted by RUSAGE_CHILDREN)."""
+def _live_children_cpu(workers_only: bool = False) -> float:
+    """CPU time of the live child processes (not yet counted by RUSAGE_CHILDREN); with
+    ``workers_only``, of the transform worker processes (multiprocessing's children)."""
     total = 0.0
     with contextlib.suppress(psutil.Error):
         for child in psutil.Process().children(recursive=True):
             with contextlib.suppress(psutil.Error):
+                if workers_only and "multiprocessing" not in " ".join(child.cmdline()):
+                    continue
                 times = child.cpu_times()
                 total += times.user + times.system
-    return total
-
-
-def _worker_cpu() -> float:
-    """CPU time of the live transform worker processes (multiprocessing's children)."""
-    total = 0.0
-    with contextlib.suppress(psutil.Error):
-        for child in psutil.Process().children(recursive=True):
-            with contextlib.suppress(psutil.Error):
-                if "multiprocessing" in " ".join(child.cmdline()):
-                    times = child.cpu_times()
-                    total += times.user + times.system
     return total
 
 
@@ -516,7 +507,7 @@ class FlowProbe:
         def wrapper(*args, **kwargs):
             started = time.perf_counter()
             labelled_cpu = sum(clock.cpu.values())
-            workers_cpu = _worker_cpu()
+            workers_cpu = _live_children_cpu(workers_only=True)
             # the batch's memory peak (worker processes included) counts as "nlp" unless the
             # stages run in this process, where the labelled functions say which one
             with clock.monitor.stage("nlp"), _labelled_transforms(clock):
@@ -525,7 +516,7 @@ class FlowProbe:
             seconds = getattr(tables, "seconds", {}) or {}
             # CPU of the worker processes (flows/parallel.py) goes to the stages in the
             # proportions of their time; in this process the labelled functions counted it
-            in_workers = max(0.0, _worker_cpu() - workers_cpu)
+            in_workers = max(0.0, _live_children_cpu(workers_only=True) - workers_cpu)
             if sum(clock.cpu.values()) == labelled_cpu and sum(seconds.values()) > 0:
                 for stage in ("sentences", "nlp", "incidents"):
                     clock.cpu[stage] += in_workers * seconds.get(stage, 0.0) / sum(seconds.values())

@@ -40,7 +40,8 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.settings import Settings
 from transforms.pipeline import Tables, build_tables, load_resources
 
-# below this many documents per worker a batch is transformed in the flow's process
+# below this many documents per worker a batch is not shared: it is transformed in the
+# flow's process, or by one worker when the run's workers are already up
 MIN_SHARD_DOCUMENTS = 16
 PR_SET_PDEATHSIG = 1
 

@@ -44,8 +44,8 @@ class Settings(BaseSettings):
         ge=1,
         description=(
             "Worker processes for the transforms: each batch is shared between them, each runs "
-            "the NLP and the rules on its share (batches of fewer than 16 documents per worker "
-            "stay in the flow's process)."
+            "the NLP and the rules on its share (a batch of fewer than 16 documents per worker "
+            "is not shared)."
         ),
     )
     dask_address: str | None = Field(

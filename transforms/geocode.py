@@ -221,8 +221,8 @@ class Geocoder:
         _, best = min(found, key=rank)
         if region and holding and (best["country_code"], best["admin1"]) not in holding:
             # "Bamenda (Mezam, Nord-Ouest)": the region of the town, under its English name
-            translated = " ".join(_COMPASS.get(w.lower(), w) for w in re.split(r"[-\s]+", cleaned))
-            if translated.lower() != re.sub(r"[-\s]+", " ", cleaned).lower():
+            translated = _english_compass(cleaned)
+            if translated is not None:
                 place = self.geocode(translated, context, near, hints, region)
                 if place is not None and (place.country_code, place.admin1) in holding:
                     return place
@@ -262,9 +262,8 @@ class Geocoder:
     ) -> Place | None:
         """A name the gazetteer lacks: French compass words ("Sud-Kivu" is South Kivu), or
         a hyphenated district named after its town ("Mogadishu-Bondhere": Mogadishu)."""
-        words = [_COMPASS.get(word.lower(), word) for word in re.split(r"[-\s]+", cleaned)]
-        translated = " ".join(words)
-        if translated.lower() != re.sub(r"[-\s]+", " ", cleaned).lower():
+        translated = _english_compass(cleaned)
+        if translated is not None:
             place = self.geocode(translated, context, near, hints, region)
             if place is not None:
                 return place
@@ -279,6 +278,13 @@ class Geocoder:
 
     def country_name(self, code: str | None) -> str | None:
         return self.country_names.get(code) if code else None
+
+
+def _english_compass(name: str) -> str | None:
+    """The name with French compass words in English ("Sud-Kivu" -> "South Kivu"), or None
+    when it has none."""
+    translated = " ".join(_COMPASS.get(word.lower(), word) for word in re.split(r"[-\s]+", name))
+    return translated if translated.lower() != re.sub(r"[-\s]+", " ", name).lower() else None
 
 
 def skeleton(key: str) -> str:

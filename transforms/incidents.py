@@ -290,7 +290,7 @@ class DocumentContext:
     affiliations: Counter = field(default_factory=Counter)  # countries of named forces/missions
     dates: dict[int, DateMention] = field(default_factory=dict)  # sentence position -> date stated
     found: dict[int, list[tuple[Mention, Place]]] = field(default_factory=dict)  # position -> places
-    texts: dict[int, str] = field(default_factory=dict)  # position -> sentence, where places were read
+    texts: dict[int, str] = field(default_factory=dict)  # position -> sentence
     regions: dict[tuple[str, str], Place | None] = field(default_factory=dict)  # region_of cache
 
     def date_before(self, position: int) -> DateMention | None:
@@ -681,10 +681,11 @@ def _sentence_places(
     for m in candidates:
         if is_modifier(sentence, m):
             continue  # "Britain-based monitor", "US dollar": not where something happened
+        region = _hierarchy_slot(sentence, m) > 0
         if (
             sentence[m.start : m.end].lower() in _COMPASS_WORDS
             and not _REGION_WORD_AFTER.match(sentence[m.end : m.end + 20])
-            and not _hierarchy_slot(sentence, m)
+            and not region
         ):
             continue  # "in Southern, Eastern Afghanistan": a direction, not Malawi's Southern Region
         prefix = sentence[max(0, m.start - 40) : m.start]
@@ -703,7 +704,6 @@ def _sentence_places(
         if owner:
             text = f"{owner.group(1)}'s {text}"
         hints = [t for t in texts if t != sentence[m.start : m.end]]
-        region = _hierarchy_slot(sentence, m) > 0
         attempts.append((m, text, near, hints, region))
         place = geocoder.geocode(text, context.countries, near=near, hints=hints, region=region)
         if place is not None:
@@ -1293,7 +1293,6 @@ def detect_incidents(
         documents.filter(pl.col("doc_id").is_in(candidate_docs.implode())), by_doc, geocoder, unit_countries
     )
     # dates stated and forces named in any sentence of these documents
-    texts: dict[tuple[str, int], str] = {}
     affiliations, affiliation_country = affiliation_pattern()
     # only a date stated before a document's last candidate sentence can be carried to one;
     # only sentences holding one of the phrases (one Aho-Corasick pass in polars) can match
@@ -1307,8 +1306,8 @@ def detect_incidents(
         named=pl.col("text").str.contains_any(list(affiliation_country)),
     ).rows()
     for doc_id, position, _, text, named in rows_of_sentences:
-        texts[(doc_id, position)] = text
         context = contexts[doc_id]
+        context.texts[position] = text
         if position < last_candidate[doc_id] and _DATE_HINT.search(text):
             stated = find_date(text[dateline_end(text) :], context.published)
             if stated is not None and stated.value is not None:
@@ -1322,15 +1321,11 @@ def detect_incidents(
         context.countries = [c for c, _ in mentioned.most_common()]
     # places of the sentences that can locate an incident: its own, the few after it and
     # all before it (the document's main region)
-    last_needed = dict(
-        candidates.group_by("doc_id").agg(pl.col("position").max() + DETAIL_PLACE_SENTENCES).rows()
-    )
     for doc_id, position, sentence_id, text, _ in rows_of_sentences:
-        if position <= last_needed[doc_id]:
+        if position <= last_candidate[doc_id] + DETAIL_PLACE_SENTENCES:
             context = contexts[doc_id]
             found = _sentence_places(text, by_sentence.get(sentence_id, []), context, geocoder)
             context.found[position] = found
-            context.texts[position] = text
             if found:
                 context.places[position] = [place for _, place in found]
     for context in contexts.values():
@@ -1351,7 +1346,7 @@ def detect_incidents(
     rows: list[dict] = []
     for row, matches in zip(candidates.iter_rows(named=True), can_match, strict=True):
         context = contexts[row["doc_id"]]
-        window = f"{row['text']} {texts.get((row['doc_id'], row['position'] + 1), '')}"
+        window = f"{row['text']} {context.texts.get(row['position'] + 1, '')}"
         rows.extend(
             _incidents_for_sentence(
                 row,
