@@ -27,6 +27,13 @@ PLACES = [
     ("geonames:8", "city", "Bamenda", "North-West", "CM", 5.96, 10.15, 393_835),
     ("admin1:CM.07", "admin1", "North-West", "North-West", "CM", 6.2, 10.6, 1_800_000),
     ("admin1:HT.06", "admin1", "Nord-Ouest", "Nord-Ouest", "HT", 19.8, -72.9, 730_000),
+    ("admin1:CM.04", "admin1", "Far North", "Far North", "CM", 10.6, 14.3, 3_900_000),
+    ("geonames:9", "city", "Donetsk", "Donetsk", "UA", 48.02, 37.80, 901_645),
+    ("geonames:10", "city", "Tovuz", "Tavush", "AM", 40.88, 45.39, 6_900),  # Berd's old name
+    ("admin1:AZ.60", "admin1", "Tovuz", "Tovuz", "AZ", 40.95, 45.73, 42_047),
+    ("geonames:11", "city", "Armenia", "Quindio", "CO", 4.53, -75.68, 315_328),
+    ("country:AM", "country", "Armenia", None, "AM", 40.18, 44.51, 2_900_000),
+    ("country:AZ", "country", "Azerbaijan", None, "AZ", 40.38, 49.89, 10_000_000),
 ]
 NAMES = [(place_key(p[2]), p[0], True) for p in PLACES]
 
@@ -35,7 +42,11 @@ NAMES = [(place_key(p[2]), p[0], True) for p in PLACES]
 def geocoder() -> Geocoder:
     places = pl.DataFrame(PLACES, schema=GAZETTEER, orient="row")
     names = pl.DataFrame(NAMES, schema=GAZETTEER_NAMES, orient="row")
-    return Geocoder(places, names, {"AF": "Afghanistan", "CA": "Canada", "NG": "Nigeria"})
+    return Geocoder(
+        places,
+        names,
+        {"AF": "Afghanistan", "CA": "Canada", "NG": "Nigeria", "AM": "Armenia", "AZ": "Azerbaijan"},
+    )
 
 
 def test_a_town_and_its_homonymous_region(geocoder):
@@ -124,3 +135,18 @@ def test_compound_and_french_names(geocoder):
 def test_a_big_city_beats_a_natural_feature_of_the_same_name(geocoder):
     assert (geocoder.geocode("Dnipro").kind, geocoder.geocode("Dnipro").country_code) == ("city", "UA")
     assert geocoder.geocode("the Baltic Sea").kind == "natural"
+
+
+def test_a_facility_is_placed_near_the_town_it_is_named_after(geocoder):
+    airport = geocoder.geocode("Donetsk Airport")
+    assert (airport.name, airport.kind, airport.precision) == ("Donetsk", "city", 2)
+    assert geocoder.geocode("Donetsk Filtration Station").precision == 2
+
+
+def test_french_far_north_and_a_country_hint_is_not_a_town_holding_a_region(geocoder):
+    assert geocoder.geocode("Extrême-Nord", region=True).name == "Far North"
+    # "... of Armenia fired at positions of Azerbaijan located at Munjuglu, Tovuz": the
+    # region slot wants Tovuz the Azerbaijani region; "Armenia" is the country, not the
+    # Colombian town, so it says nothing about which region holds the towns named
+    found = geocoder.geocode("Tovuz", ["AM", "AZ"], hints=["Armenia", "Azerbaijan", "Munjuglu"], region=True)
+    assert (found.kind, found.country_code) == ("admin1", "AZ")

