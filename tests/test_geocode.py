@@ -32,6 +32,7 @@ PLACES = [
     ("geonames:10", "city", "Tovuz", "Tavush", "AM", 40.88, 45.39, 6_900),  # Berd's old name
     ("admin1:AZ.60", "admin1", "Tovuz", "Tovuz", "AZ", 40.95, 45.73, 42_047),
     ("geonames:11", "city", "Armenia", "Quindio", "CO", 4.53, -75.68, 315_328),
+    ("admin1:AF.26", "admin1", "Nimruz", "Nimruz", "AF", 30.96, 61.86, 96_178),
     ("country:AM", "country", "Armenia", None, "AM", 40.18, 44.51, 2_900_000),
     ("country:AZ", "country", "Azerbaijan", None, "AZ", 40.38, 49.89, 10_000_000),
 ]
@@ -116,6 +117,9 @@ def test_without_context_only_near_spellings_of_major_places(geocoder):
     assert (found.name, found.country_code) == ("Al Qāmishlī", "SY")
     assert geocoder.geocode("Wardak province").name == "Vardak"
     assert geocoder.geocode("Taksim") is None  # same consonants as Tokushima, another word
+    # a region of any size when the text calls it one
+    assert geocoder.geocode("Nimroz Province").name == "Nimruz"
+    assert geocoder.geocode("Nimroz") is None
 
 
 def test_arabic_names_without_their_article(geocoder):

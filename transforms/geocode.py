@@ -125,9 +125,11 @@ class Geocoder:
             item for item in self._by_skeleton.get(skeleton(key), []) if item[1]["country_code"] in wanted
         ]
 
-    def sound_alike_anywhere(self, key: str) -> list[tuple[bool, dict]]:
+    def sound_alike_anywhere(self, key: str, region: bool = False) -> list[tuple[bool, dict]]:
         """Without a country to look in: sound-alike regions and cities of 100,000 people
-        or more, when they all lie in one country ("Quamishli" / "Al Qamishli")."""
+        or more (with ``region``, regions of any size: the text called it a province), when
+        they all lie in one country ("Quamishli" / "Al Qamishli", "Nimroz province" /
+        Nimruz)."""
         if len(skeleton(key).replace(" ", "")) < 4:
             return []  # "Khaldeh" ~ "Kolda": three consonants say too little
         self.sound_alike(key, ("",))  # builds the index
@@ -135,8 +137,10 @@ class Geocoder:
         major = [
             item
             for item in self._by_skeleton.get(skeleton(key), [])
-            if item[1]["kind"] in ("admin1", "city")
-            and (item[1]["population"] or 0) >= MAJOR_CITY
+            if (
+                (item[1]["kind"] == "admin1" and region)
+                or (item[1]["kind"] in ("admin1", "city") and (item[1]["population"] or 0) >= MAJOR_CITY)
+            )
             # spelled nearly alike too: "Taksim" is not "Tokushima"
             and SequenceMatcher(None, key, _ARTICLE.sub("", place_key(item[1]["name"]))).ratio() >= 0.8
         ]
@@ -196,7 +200,7 @@ class Geocoder:
         if not found:
             found = self.sound_alike(key, [owner_country] if owner_country else context[:2])
         if not found and not context and not owner_country and len(key) >= 6:
-            found = self.sound_alike_anywhere(key)
+            found = self.sound_alike_anywhere(key, region=wants == "admin1")
         if not found:
             return self._compound(cleaned, context, near, hints, region)
         preferred = [owner_country] if owner_country else context

@@ -379,9 +379,21 @@ def _clauses(text: str) -> list[tuple[int, int]]:
 def _country_of_mention(mention: Mention, geocoder: Geocoder) -> str | None:
     if mention.label == "NORP":
         return demonym_lookup().get(name_key(mention.text)) or demonym_lookup().get(name_key(mention.name))
-    if mention.label == "GPE":
-        return geocoder.country_of(mention.name) or geocoder.country_of(mention.text)
+    if mention.label in ("GPE", "LOC"):
+        # "Southern Afghanistan" (often labelled LOC) is about Afghanistan
+        bare = _COMPASS_PREFIX.sub("", mention.text)
+        return (
+            geocoder.country_of(mention.name)
+            or geocoder.country_of(mention.text)
+            or (geocoder.country_of(bare) if bare != mention.text else None)
+        )
     return None
+
+
+_COMPASS_PREFIX = re.compile(
+    r"^(?:the\s+)?(?i:north|south|east|west|northern|southern|eastern|western|central|north-?eastern|"
+    r"north-?western|south-?eastern|south-?western)\s+"
+)
 
 
 def actor_name(
