@@ -174,6 +174,12 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         ("Gunmen killed two men in Huanuquillo, Junin, on Monday.", "Junin", "Peru"),
         # a list of towns is not a hierarchy: Homs stays where it is
         ("Shelling killed three people in Homs, Hama and Idlib.", "Homs", "Syria"),
+        # towns named with their kind word ("Bamenda subdivision") say which Nord-Ouest
+        ("Soldiers killed six civilians during a raid on Bafut town, Bamenda subdivision (Mezam, Nord-Ouest).", "North-West", "Cameroon"),
+        # a town that is its own district is not the Honduran department of Colón
+        ("Residents protested in Colon (Colon) on Monday.", "Colon", "Panama"),
+        # called a province: the Iraqi governorate spelled Wasit
+        ("Large protests broke out in Wassit province on Sunday.", "Wasit", "Iraq"),
     ],
 )  # fmt: skip
 def test_a_region_after_a_comma_closes_the_hierarchy(resources, text, admin1, country):

@@ -30,6 +30,7 @@ SUBDIVISION_WORDS = (
     "county",
     "municipality",
     "subdistrict",
+    "subdivision",
     "division",
     "sub-district",
     "commune",
@@ -130,8 +131,8 @@ class Geocoder:
         or more (with ``region``, regions of any size: the text called it a province), when
         they all lie in one country ("Quamishli" / "Al Qamishli", "Nimroz province" /
         Nimruz)."""
-        if len(skeleton(key).replace(" ", "")) < 4:
-            return []  # "Khaldeh" ~ "Kolda": three consonants say too little
+        if len(skeleton(key).replace(" ", "")) < (3 if region else 4):
+            return []  # "Khaldeh" ~ "Kolda": three consonants say too little of a town
         self.sound_alike(key, ("",))  # builds the index
         assert self._by_skeleton is not None
         major = [
@@ -204,13 +205,12 @@ class Geocoder:
         if not found:
             return self._compound(cleaned, context, near, hints, region)
         preferred = [owner_country] if owner_country else context
-        hint_keys = {place_key(_clean(h)) for h in hints} - {key}
-        hint_keys |= {_ADMIN_SUFFIX.sub("", h) for h in hint_keys}
+        hint_keys = {_name_key(h) for h in hints} - {key}
         # a region is hinted by the towns of the passage that lie in it ("Armenia" names
         # the country, not the Colombian town)
         holding: set[tuple[str, str]] = set()
         for hint in hints if region else ():
-            entries = self.candidates(place_key(_clean(hint)))
+            entries = self.candidates(_name_key(hint))
             if not any(p["kind"] == "country" for _, p in entries):
                 holding |= {(p["country_code"], p["admin1"]) for _, p in entries if p["kind"] == "city"}
 
@@ -348,6 +348,11 @@ def _kind_score(place: dict) -> float:
         # a city of half a million is what a bare name means ("Dnipro", not the river)
         return 0.0 if population >= 500_000 else 1.0 if population >= 50_000 else 2.0
     return 1.5
+
+
+def _name_key(text: str) -> str:
+    """The key of a name without its kind word ("Yaounde city", "Bamenda subdivision")."""
+    return place_key(_CITY_SUFFIX.sub("", _ADMIN_SUFFIX.sub("", _clean(text))))
 
 
 def _clean(text: str) -> str:

@@ -164,7 +164,7 @@ _GENERIC_FORCES = re.compile(
 )
 _NAME_TOKEN = r"[A-Z‘'’][\w'’‘-]*"
 _ADMIN_PHRASE = re.compile(
-    rf"(?<![\w'’‘])((?:{_NAME_TOKEN}\s){{0,2}}{_NAME_TOKEN})\s+(region|province|oblast|governorate|district|state)\b"
+    rf"(?<![\w'’‘])((?:{_NAME_TOKEN}\s){{0,2}}{_NAME_TOKEN})\s+(region|province|oblast|governorate|district|state|subdivision|county|municipality|town|village|LGA)\b"
 )
 _LOCATIVE_PHRASE = re.compile(
     r"\b(?:in|near|at|outside|around|into|inside|towards?)\s+(?:the\s+)?"
@@ -785,6 +785,8 @@ def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int]
     parts = sentence[opening + 1 : mention.end].split(",")
     if not all(_is_name(part) for part in parts):
         return 0
+    if len(parts) == 1 and sentence[:opening].rstrip().endswith(name):
+        return 0  # "Colon (Colon)": a town that is its own district
     return 2 if len(parts) > 1 else 1
 
 
