@@ -180,6 +180,12 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         ("Residents protested in Colon (Colon) on Monday.", "Colon", "Panama"),
         # called a province: the Iraqi governorate spelled Wasit
         ("Large protests broke out in Wassit province on Sunday.", "Wasit", "Iraq"),
+        # the region of a district, in parentheses: not Tuban, Indonesia
+        ("Gunmen kidnapped two men in Ar Rubat area of Tuban district (Lahij).", "Lahij", "Yemen"),
+        # "Rural X" is the countryside of X; "in eastern X", "the neighborhood of X"
+        ("Gunmen assassinated a soldier in Bait Jan in Rural Damascus.", "Dimashq", "Syria"),
+        ("A roadside bomb exploded near Karama in eastern Ar-Raqqa countryside.", "Ar-Raqqah", "Syria"),
+        ("Gunmen attacked an office in the western neighborhood of Quamishli with a grenade.", "Al-Hasakah", "Syria"),
     ],
 )  # fmt: skip
 def test_a_region_after_a_comma_closes_the_hierarchy(resources, text, admin1, country):

@@ -168,10 +168,12 @@ _ADMIN_PHRASE = re.compile(
 )
 _LOCATIVE_PHRASE = re.compile(
     r"\b(?:in|near|at|outside|around|into|inside|towards?)\s+(?:the\s+)?"
-    r"([A-Z][a-z][\w'’-]+(?:\s[A-Z][a-z][\w'’-]+){0,2})(?!\s*(?:'s|’s))"
+    r"(?:(?:north|south|east|west|central|(?:north|south)-?(?:east|west))(?:ern)?\s+)?"
+    r"([A-Z][a-z][\w'’-]+(?:\s(?:(?:al|el|as|ad|ar|an|de|del|da|do|la)\s)?[A-Z][a-z][\w'’-]+){0,2})(?!\s*(?:'s|’s))"
 )
 _OF_PLACE_PHRASE = re.compile(
     r"\b(?:countryside|outskirts|area|areas|vicinity|province|region|city|town|village|district|governorate|suburbs?|"
+    r"neighbou?rhoods?|"
     r"north|south|east|west|northeast|northwest|southeast|southwest|centre|center|part|parts|border|environs|periphery) of "
     r"(?:the\s+)?([A-Z][a-z][\w'’-]+(?:\s[A-Z][a-z][\w'’-]+){0,2})"
 )
@@ -749,6 +751,9 @@ _HIERARCHY_WORDS = frozenset(
 )
 
 
+_SUBDIVISION_WORDS = frozenset("lga district county subdivision sub-district municipality".split())
+
+
 def _is_name(text: str) -> bool:
     """A written place name: capitalised words ("Oshimili North", "Équateur", "eThekwini"),
     possibly with kind words ("Mobbar LGA", "Bara district"); not a phrase
@@ -787,6 +792,8 @@ def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int]
         return 0
     if len(parts) == 1 and sentence[:opening].rstrip().endswith(name):
         return 0  # "Colon (Colon)": a town that is its own district
+    if len(parts) == 1 and before.group(1).lower() in _SUBDIVISION_WORDS:
+        return 2  # "Tuban district (Lahij)": the region of a district
     return 2 if len(parts) > 1 else 1
 
 
