@@ -154,3 +154,11 @@ def test_french_far_north_and_a_country_hint_is_not_a_town_holding_a_region(geoc
     # Colombian town, so it says nothing about which region holds the towns named
     found = geocoder.geocode("Tovuz", ["AM", "AZ"], hints=["Armenia", "Azerbaijan", "Munjuglu"], region=True)
     assert (found.kind, found.country_code) == ("admin1", "AZ")
+
+
+def test_a_quarter_of_a_town_is_placed_in_that_town(geocoder):
+    # the quarter is unknown: the town it belongs to, as "near" a town
+    quarter = geocoder.geocode("Kandahar's Nowhere district")
+    assert (quarter.name, quarter.kind, quarter.precision) == ("Kandahar", "city", 2)
+    # a quarter known elsewhere does not leave the town's country
+    assert geocoder.geocode("Kandahar's Delta").country_code == "AF"

@@ -186,9 +186,11 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         ("Gunmen assassinated a soldier in Bait Jan in Rural Damascus.", "Dimashq", "Syria"),
         ("A roadside bomb exploded near Karama in eastern Ar-Raqqa countryside.", "Ar-Raqqah", "Syria"),
         ("Gunmen attacked an office in the western neighborhood of Quamishli with a grenade.", "Al-Hasakah", "Syria"),
+        # where people came from does not outweigh the town where it happened
+        ("Residents rioted in Zahle City against people who came from Syria.", "Beqaa", "Lebanon"),
     ],
 )  # fmt: skip
-def test_a_region_after_a_comma_closes_the_hierarchy(resources, text, admin1, country):
+def test_the_place_hierarchy_a_report_writes_decides_the_region(resources, text, admin1, country):
     first = incidents_of(resources, f"Report\n\n{text}")[0]
     assert (first["admin1"], first["country"]) == (admin1, country)
 

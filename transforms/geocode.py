@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
 import polars as pl
@@ -174,9 +174,18 @@ class Geocoder:
         """
         cleaned = _clean(text)
         owner_country: str | None = None
+        owner_town: Place | None = None
         possessive = _POSSESSIVE.match(cleaned)
         if possessive:
             owner_country = self.country_of(possessive.group("owner"))
+            if owner_country is None:
+                # "Beirut's Hamra district": a quarter of the town, in the town's country
+                owner_town = self.geocode(possessive.group("owner"), context_countries)
+                if owner_town is not None and owner_town.kind == "city":
+                    owner_town = replace(owner_town, precision=2)
+                    owner_country = owner_town.country_code
+                else:
+                    owner_town = None
             cleaned = possessive.group("place")
         wants = None
         if _ADMIN_SUFFIX.search(cleaned):
@@ -206,7 +215,7 @@ class Geocoder:
             # "Rural Damascus" (Rif Dimashq): the countryside of the town
             return self.geocode(cleaned[6:], context, True, hints)
         if not found:
-            return self._compound(cleaned, context, near, hints, region)
+            return self._compound(cleaned, context, near, hints, region) or owner_town
         preferred = [owner_country] if owner_country else context
         hint_keys = {_name_key(h) for h in hints} - {key}
         # a region is hinted by the towns of the passage that lie in it ("Armenia" names
@@ -238,6 +247,8 @@ class Geocoder:
             )
 
         _, best = min(found, key=rank)
+        if owner_town is not None and best["country_code"] != owner_town.country_code:
+            return owner_town  # the quarter is unknown, its town is not
         if region and holding and (best["country_code"], best["admin1"]) not in holding:
             # "Bamenda (Mezam, Nord-Ouest)": the region of the town, under its English name
             translated = _english_compass(cleaned)

@@ -888,7 +888,9 @@ def _agreeing(
     if len(weights) < 2:
         return found
     (leader, top), *_ = weights.most_common(1)
-    return [(m, p) for m, p in found if p.country_code in (leader, None) or weights[p.country_code] * 2 > top]
+    return [
+        (m, p) for m, p in found if p.country_code in (leader, None) or weights[p.country_code] * 2 >= top
+    ]
 
 
 def _best_place(places: list[tuple[Mention, Place]], sentence: str, trigger_start: int) -> Place | None:
