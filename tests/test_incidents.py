@@ -186,6 +186,8 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         ("Gunmen assassinated a soldier in Bait Jan in Rural Damascus.", "Dimashq", "Syria"),
         ("A roadside bomb exploded near Karama in eastern Ar-Raqqa countryside.", "Ar-Raqqah", "Syria"),
         ("Gunmen attacked an office in the western neighborhood of Quamishli with a grenade.", "Al-Hasakah", "Syria"),
+        # a named quarter of a town is not a village abroad of the same name
+        ("Rebels sent a truck bomb into the western Zahraa neighborhood of Homs.", "Homs", "Syria"),
         # where people came from does not outweigh the town where it happened
         ("Residents rioted in Zahle City against people who came from Syria.", "Beqaa", "Lebanon"),
     ],

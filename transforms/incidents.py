@@ -381,17 +381,17 @@ def _clauses(text: str) -> list[tuple[int, int]]:
 def _country_of_mention(mention: Mention, geocoder: Geocoder) -> str | None:
     if mention.label == "NORP":
         return demonym_lookup().get(name_key(mention.text)) or demonym_lookup().get(name_key(mention.name))
-    if mention.label in ("GPE", "LOC"):
+    code = None
+    if mention.label == "GPE":
+        code = geocoder.country_of(mention.name) or geocoder.country_of(mention.text)
+    if code is None and mention.label in ("GPE", "LOC"):
         # "Southern Afghanistan" (often labelled LOC) is about Afghanistan
         bare = _COMPASS_PREFIX.sub("", mention.text)
-        return (
-            geocoder.country_of(mention.name)
-            or geocoder.country_of(mention.text)
-            or (geocoder.country_of(bare) if bare != mention.text else None)
-        )
-    return None
+        code = geocoder.country_of(bare) if bare != mention.text else None
+    return code
 
 
+_QUARTER_AFTER = re.compile(r"\s+(?:neighbou?rhoods?|quarter)\b", re.IGNORECASE)
 _COMPASS_PREFIX = re.compile(
     r"^(?:the\s+)?(?i:north|south|east|west|northern|southern|eastern|western|central|north-?eastern|"
     r"north-?western|south-?eastern|south-?western)\s+"
@@ -641,8 +641,8 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
         elif any(a < end and start < b for a, b in taken):
             return
         text = sentence[start:end]
-        if text.split()[0] in _NOT_PLACES:
-            return
+        if text.split()[0] in _NOT_PLACES or _QUARTER_AFTER.match(sentence, end):
+            return  # "the western Zahraa neighborhood": a quarter of a town, not a town
         for m in mentions:
             if m.start < end and start < m.end:
                 if m.label in ("DATE", "TIME", "WEAPON", "MILITARY_UNIT"):
