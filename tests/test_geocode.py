@@ -33,6 +33,8 @@ PLACES = [
     ("admin1:AZ.60", "admin1", "Tovuz", "Tovuz", "AZ", 40.95, 45.73, 42_047),
     ("geonames:11", "city", "Armenia", "Quindio", "CO", 4.53, -75.68, 315_328),
     ("admin1:AF.26", "admin1", "Nimruz", "Nimruz", "AF", 30.96, 61.86, 96_178),
+    ("admin1:CO.36", "admin1", "Boyaca", "Boyaca", "CO", 5.5, -73.3, 1_200_000),
+    ("geonames:12", "city", "Ar Raqqah", "Ar-Raqqah", "SY", 35.95, 39.01, 177_636),
     ("country:AM", "country", "Armenia", None, "AM", 40.18, 44.51, 2_900_000),
     ("country:AZ", "country", "Azerbaijan", None, "AZ", 40.38, 49.89, 10_000_000),
 ]
@@ -162,3 +164,8 @@ def test_a_quarter_of_a_town_is_placed_in_that_town(geocoder):
     assert (quarter.name, quarter.kind, quarter.precision) == ("Kandahar", "city", 2)
     # a quarter known elsewhere does not leave the town's country
     assert geocoder.geocode("Kandahar's Delta").country_code == "AF"
+
+
+def test_two_consonants_match_only_a_near_spelling(geocoder):
+    assert geocoder.geocode("Raqqa", ["SY"]).name == "Ar Raqqah"
+    assert geocoder.geocode("Bocachica", ["CO"]) is None  # b-k, like Boyaca, but another word

@@ -172,6 +172,9 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         # Ahmedabad the Indian city is a homonym: the region closing the clause decides
         ("Troops killed seven militants in the Borgi village of Ahmadabad district, Paktia.", "Paktia", "Afghanistan"),
         ("Gunmen killed two men in Huanuquillo, Junin, on Monday.", "Junin", "Peru"),
+        ("Troops killed eight militants in Andar district, Ghazni.", "Ghazni", "Afghanistan"),
+        ("Residents protested in Bocachica, Cartagena, Bolivar state, on Friday.", "Bolivar", "Colombia"),
+        ("Residents protested in Sao Sebastiao da Boa Vista, Para, on Friday.", "Para", "Brazil"),
         # a list of towns is not a hierarchy: Homs stays where it is
         ("Shelling killed three people in Homs, Hama and Idlib.", "Homs", "Syria"),
         # towns named with their kind word ("Bamenda subdivision") say which Nord-Ouest

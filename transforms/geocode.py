@@ -122,8 +122,13 @@ class Geocoder:
                     ):
                         index.setdefault(skeleton(name_key), []).append((is_primary, place))
             self._by_skeleton = index
+        folded = skeleton(key)
         return [
-            item for item in self._by_skeleton.get(skeleton(key), []) if item[1]["country_code"] in wanted
+            item
+            for item in self._by_skeleton.get(folded, [])
+            if item[1]["country_code"] in wanted
+            # two consonants say little: "Bocachica" is not "Boyaca"; "Raqqa" is "Raqqah"
+            and (len(folded.replace(" ", "")) >= 3 or _alike(key, item[1]["name"]))
         ]
 
     def sound_alike_anywhere(self, key: str, region: bool = False) -> list[tuple[bool, dict]]:
@@ -143,7 +148,7 @@ class Geocoder:
                 or (item[1]["kind"] in ("admin1", "city") and (item[1]["population"] or 0) >= MAJOR_CITY)
             )
             # spelled nearly alike too: "Taksim" is not "Tokushima"
-            and SequenceMatcher(None, key, _ARTICLE.sub("", place_key(item[1]["name"]))).ratio() >= 0.8
+            and _alike(key, item[1]["name"])
         ]
         return major if len({place["country_code"] for _, place in major}) == 1 else []
 
@@ -308,6 +313,11 @@ class Geocoder:
 
     def country_name(self, code: str | None) -> str | None:
         return self.country_names.get(code) if code else None
+
+
+def _alike(key: str, name: str) -> bool:
+    """Spelled nearly alike, articles aside ("Quamishli" / "Al Qamishli")."""
+    return SequenceMatcher(None, key, _ARTICLE.sub("", place_key(name))).ratio() >= 0.8
 
 
 def _english_compass(name: str) -> str | None:

@@ -169,7 +169,7 @@ _ADMIN_PHRASE = re.compile(
 _LOCATIVE_PHRASE = re.compile(
     r"\b(?:in|near|at|outside|around|into|inside|towards?)\s+(?:the\s+)?"
     r"(?:(?:north|south|east|west|central|(?:north|south)-?(?:east|west))(?:ern)?\s+)?"
-    r"([A-Z][a-z][\w'’-]+(?:\s(?:(?:al|el|as|ad|ar|an|de|del|da|do|la)\s)?[A-Z][a-z][\w'’-]+){0,2})(?!\s*(?:'s|’s))"
+    r"([A-Z][a-z][\w'’-]+(?:\s(?:(?:al|el|as|ad|ar|an|de|del|da|do|la)\s)?[A-Z][a-z][\w'’-]+){0,3})(?!\s*(?:'s|’s))"
 )
 _OF_PLACE_PHRASE = re.compile(
     r"\b(?:countryside|outskirts|area|areas|vicinity|province|region|city|town|village|district|governorate|suburbs?|"
@@ -178,6 +178,9 @@ _OF_PLACE_PHRASE = re.compile(
     r"(?:the\s+)?([A-Z][a-z][\w'’-]+(?:\s[A-Z][a-z][\w'’-]+){0,2})"
 )
 _COMMA_PLACE = re.compile(r",\s+([A-Z][a-z][\w'’-]+(?:[\s-][A-Z][a-z][\w'’-]+){0,2})\b(?!\s*(?:'s|’s))")
+_KIND_WORD_AFTER = re.compile(
+    r"\s+(?i:district|county|province|region|state|subdivision|municipality|town|village|city|area|LGA)\b"
+)
 _PARENTHESES = re.compile(r"\(([^()]{1,80})\)")
 # a sentence without any of these cannot state a date (saves running every date pattern)
 _DATE_HINT = re.compile(
@@ -670,7 +673,9 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
                     begin = m.start + part.start() + part.group(0).index(name)
                     add(begin, begin + len(name))
     for m in sorted(candidates, key=lambda c: c.start):
-        follow = _COMMA_PLACE.match(sentence, m.end)
+        # "Uzhivka, Donetsk" / "Andar district, Ghazni"
+        kind = _KIND_WORD_AFTER.match(sentence, m.end)
+        follow = _COMMA_PLACE.match(sentence, kind.end() if kind else m.end)
         if follow:
             add(*follow.span(1))
     for match in _PARENTHESES.finditer(sentence):
@@ -815,7 +820,9 @@ def _comma_slot(sentence: str, mention: Mention, place_ends: Collection[int]) ->
 _BEFORE_COMMA_SLOT = re.compile(
     rf"(\w)(?:\s+(?i:{'|'.join(w for w in sorted(_HIERARCHY_WORDS) if len(w) > 3)}))?\s*,\s*$"
 )
-_CLAUSE_END = re.compile(r"\s*(?:$|[.;:(\[]|,\s+[a-z])")
+_CLAUSE_END = re.compile(
+    r"(?:\s+(?i:state|province|region|department|governorate))?\s*(?:$|[.;:(\[]|,\s+[a-z])"
+)
 
 _REGION_WORD_AFTER = re.compile(r"^\s+(?:province|region|oblast|governorate|state)\b", re.IGNORECASE)
 _REGION_WORD_IN = re.compile(r"(?:^\s+|\s)(?:province|region|oblast|governorate|state)\b", re.IGNORECASE)
