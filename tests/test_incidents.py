@@ -175,6 +175,13 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         ("Troops killed eight militants in Andar district, Ghazni.", "Ghazni", "Afghanistan"),
         ("Residents protested in Bocachica, Cartagena, Bolivar state, on Friday.", "Bolivar", "Colombia"),
         ("Residents protested in Sao Sebastiao da Boa Vista, Para, on Friday.", "Para", "Brazil"),
+        # names opening with an article, names with particles, chains of names
+        ("Relatives protested in La Libertad, Arequipa, on Friday.", "Arequipa", "Peru"),
+        ("Police killed a suspect in Barangay Gaya-gaya, San Jose del Monte, Bulacan.", "Central Luzon", "Philippines"),
+        ("Workers protested in Ciudad de Mexico on Friday.", "Mexico City", "Mexico"),
+        # the town an area lies in; a region slot may be spelled like its region (Hiiraan)
+        ("Police assaulted protesters in the Soba area of Khartoum.", "Khartoum", "Sudan"),
+        ("Clan militias clashed near Balet Weyne town (Balet Weyne, Hiraan).", "Hiiraan", "Somalia"),
         # a list of towns is not a hierarchy: Homs stays where it is
         ("Shelling killed three people in Homs, Hama and Idlib.", "Homs", "Syria"),
         # towns named with their kind word ("Bamenda subdivision") say which Nord-Ouest

@@ -215,10 +215,12 @@ class Geocoder:
         if not found:
             found = self.sound_alike(key, [owner_country] if owner_country else context[:2])
         if not found and not context and not owner_country and len(key) >= 6:
-            found = self.sound_alike_anywhere(key, region=wants == "admin1")
+            found = self.sound_alike_anywhere(key, region=region or wants == "admin1")
         if not found and cleaned.startswith("Rural "):
             # "Rural Damascus" (Rif Dimashq): the countryside of the town
             return self.geocode(cleaned[6:], context, True, hints)
+        if not found and cleaned.startswith(("Ciudad de ", "City of ")):
+            return self.geocode(cleaned.split(" ", 2)[2], context, near, hints)  # "Ciudad de Mexico"
         if not found:
             return self._compound(cleaned, context, near, hints, region) or owner_town
         preferred = [owner_country] if owner_country else context

@@ -41,7 +41,7 @@ import polars as pl
 
 from transforms.dates import DateMention, dateline_end, find_date
 from transforms.fatalities import find_detained, find_fatalities
-from transforms.geocode import Geocoder, Place
+from transforms.geocode import MAJOR_CITY, Geocoder, Place
 from transforms.resources import affiliation_pattern, demonym_lookup, event_cues, name_key, weapon_categories
 from transforms.schemas import INCIDENTS, conform
 
@@ -166,18 +166,24 @@ _NAME_TOKEN = r"[A-Z‘'’][\w'’‘-]*"
 _ADMIN_PHRASE = re.compile(
     rf"(?<![\w'’‘])((?:{_NAME_TOKEN}\s){{0,2}}{_NAME_TOKEN})\s+(region|province|oblast|governorate|district|state|subdivision|county|municipality|town|village|LGA)\b"
 )
+# a written place name: capitalised words, perhaps with an article first ("La Libertad",
+# "El Alto") and particles inside ("Ras al Ain", "San Jose del Monte")
+_PLACE_NAME = (
+    r"(?:(?:La|Le|Las|Los|El|Al|As|Ad|Ar|An|Az|De|Da|Do|Du)\s)?[A-Z][a-z][\w'’-]+"
+    r"(?:[\s-](?:(?:al|el|as|ad|ar|an|de|del|da|do|dos|la)\s)?[A-Z][a-z][\w'’-]+){0,3}"
+)
 _LOCATIVE_PHRASE = re.compile(
     r"\b(?:in|near|at|outside|around|into|inside|towards?)\s+(?:the\s+)?"
     r"(?:(?:north|south|east|west|central|(?:north|south)-?(?:east|west))(?:ern)?\s+)?"
-    r"([A-Z][a-z][\w'’-]+(?:\s(?:(?:al|el|as|ad|ar|an|de|del|da|do|la)\s)?[A-Z][a-z][\w'’-]+){0,3})(?!\s*(?:'s|’s))"
+    rf"({_PLACE_NAME})(?!\s*(?:'s|’s))"
 )
 _OF_PLACE_PHRASE = re.compile(
     r"\b(?:countryside|outskirts|area|areas|vicinity|province|region|city|town|village|district|governorate|suburbs?|"
     r"neighbou?rhoods?|"
     r"north|south|east|west|northeast|northwest|southeast|southwest|centre|center|part|parts|border|environs|periphery) of "
-    r"(?:the\s+)?([A-Z][a-z][\w'’-]+(?:\s[A-Z][a-z][\w'’-]+){0,2})"
+    rf"(?:the\s+)?({_PLACE_NAME})"
 )
-_COMMA_PLACE = re.compile(r",\s+([A-Z][a-z][\w'’-]+(?:[\s-][A-Z][a-z][\w'’-]+){0,2})\b(?!\s*(?:'s|’s))")
+_COMMA_PLACE = re.compile(rf",\s+({_PLACE_NAME})\b(?!\s*(?:'s|’s))")
 _KIND_WORD_AFTER = re.compile(
     r"\s+(?i:district|county|province|region|state|subdivision|municipality|town|village|city|area|LGA)\b"
 )
@@ -672,12 +678,16 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
                 if name:
                     begin = m.start + part.start() + part.group(0).index(name)
                     add(begin, begin + len(name))
-    for m in sorted(candidates, key=lambda c: c.start):
+    chain = sorted(candidates, key=lambda c: c.start)
+    for m in chain:  # grows: "Barangay Gaya-gaya, San Jose del Monte, Bulacan"
         # "Uzhivka, Donetsk" / "Andar district, Ghazni"
         kind = _KIND_WORD_AFTER.match(sentence, m.end)
         follow = _COMMA_PLACE.match(sentence, kind.end() if kind else m.end)
         if follow:
+            known = len(candidates)
             add(*follow.span(1))
+            if len(candidates) > known:
+                chain.append(candidates[-1])
     for match in _PARENTHESES.finditer(sentence):
         offset = match.start(1)
         for part in re.finditer(r"[^,]+", match.group(1)):
@@ -775,13 +785,20 @@ def _name_start(word: str) -> bool:
     return word[:1].isupper() or bool(re.match(r"[a-z]{1,2}[A-Z]", word))
 
 
+HOLDING_TOWN = 3
+
+
 def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int] = ()) -> int:
     """Whether the name stands where gazetteer-style reports write the region: 2 at the
     end of a parenthesised list after a place ("Kerawa (Kolofata, Extreme-Nord)") or
     after a comma closing a place's clause ("Andar district, Ghazni."; ``place_ends`` are
     the ends of the sentence's place names), 1 alone in parentheses ("Villa Nueva
-    (Mendoza)"), else 0 (also for acronyms: "Agency of Nigeria (NAN)")."""
+    (Mendoza)"), HOLDING_TOWN (3) for the place an area of a named place lies in ("the
+    Soba area of Khartoum"), else 0 (also for acronyms: "Agency of Nigeria (NAN)")."""
     if not re.match(r"\s*\)", sentence[mention.end : mention.end + 3]):
+        within = _BEFORE_OF_SLOT.search(sentence, 0, mention.start)
+        if within is not None and within.end(1) in place_ends:
+            return HOLDING_TOWN
         return 2 if _comma_slot(sentence, mention, place_ends) else 0
     opening = sentence.rfind("(", 0, mention.start)
     if opening <= 0 or ")" in sentence[opening : mention.start]:
@@ -820,6 +837,7 @@ def _comma_slot(sentence: str, mention: Mention, place_ends: Collection[int]) ->
 _BEFORE_COMMA_SLOT = re.compile(
     rf"(\w)(?:\s+(?i:{'|'.join(w for w in sorted(_HIERARCHY_WORDS) if len(w) > 3)}))?\s*,\s*$"
 )
+_BEFORE_OF_SLOT = re.compile(r"(\w)\s+(?:area|suburbs?|outskirts)\s+of\s+(?:the\s+)?$")
 _CLAUSE_END = re.compile(
     r"(?:\s+(?i:state|province|region|department|governorate))?\s*(?:$|[.;:(\[]|,\s+[a-z])"
 )
@@ -836,10 +854,14 @@ def _called_regions(
     parenthesised list after a place ("Okpanam (Oshimili North, Delta)": the gazetteer
     knows every region but not every village, so such a region outweighs a town homonym
     elsewhere), or a single parenthesised name holding a town of the passage
-    ("Martinez (Buenos Aires)"; not "Maiduguri (Mon)")."""
+    ("Martinez (Buenos Aires)"; not "Maiduguri (Mon)"). A big city holding a named area
+    stands for its region ("the Soba area of Khartoum")."""
     towns = {(p.country_code, p.admin1) for _, p in found if p.kind == "city"}
     called = set()
     for m, place in found:
+        slot = slots.get(m.start, 0)  # see _hierarchy_slot
+        if place.kind == "city" and place.population >= MAJOR_CITY and slot == HOLDING_TOWN:
+            called.add(m.start)
         if place.kind != "admin1":
             continue
         if (
@@ -849,8 +871,7 @@ def _called_regions(
         ):
             called.add(m.start)
             continue
-        slot = slots.get(m.start, 0)  # see _hierarchy_slot
-        if slot == 2 or (slot == 1 and (place.country_code, place.admin1) in towns):
+        if slot >= 2 or (slot == 1 and (place.country_code, place.admin1) in towns):
             called.add(m.start)
     return called
 
