@@ -182,6 +182,8 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         # the town an area lies in; a region slot may be spelled like its region (Hiiraan)
         ("Police assaulted protesters in the Soba area of Khartoum.", "Khartoum", "Sudan"),
         ("Clan militias clashed near Balet Weyne town (Balet Weyne, Hiraan).", "Hiiraan", "Somalia"),
+        # the town a hierarchy is written after is a place, wherever it stands
+        ("Prisoners rioted in the Pademba Road Prison of Freetown city (Western Area Urban, Western).", "Western", "Sierra Leone"),
         # a list of towns is not a hierarchy: Homs stays where it is
         ("Shelling killed three people in Homs, Hama and Idlib.", "Homs", "Syria"),
         # towns named with their kind word ("Bamenda subdivision") say which Nord-Ouest

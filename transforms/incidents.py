@@ -184,6 +184,9 @@ _OF_PLACE_PHRASE = re.compile(
     rf"(?:the\s+)?({_PLACE_NAME})"
 )
 _COMMA_PLACE = re.compile(rf",\s+({_PLACE_NAME})\b(?!\s*(?:'s|’s))")
+_TOWN_BEFORE = re.compile(
+    rf"\b({_PLACE_NAME})(?:\s+(?i:city|town|village|subdivision|district|county|LGA))?\s*$"
+)
 _KIND_WORD_AFTER = re.compile(
     r"\s+(?i:district|county|province|region|state|subdivision|municipality|town|village|city|area|LGA)\b"
 )
@@ -690,11 +693,17 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
                 chain.append(candidates[-1])
     for match in _PARENTHESES.finditer(sentence):
         offset = match.start(1)
-        for part in re.finditer(r"[^,]+", match.group(1)):
+        parts = [part for part in re.finditer(r"[^,]+", match.group(1)) if part.group(0).strip()]
+        for part in parts:
             name = part.group(0).strip()
             if _name_start(name):  # capitalised, or "eThekwini", "iLembe"
                 begin = offset + part.start() + (len(part.group(0)) - len(part.group(0).lstrip()))
                 add(begin, begin + len(name))
+        if len(parts) > 1 and all(_is_name(part.group(0).strip()) for part in parts):
+            # the town a hierarchy is written after: "prison of Yaounde city (Mfoundi, Centre)"
+            town = _TOWN_BEFORE.search(sentence, max(0, match.start() - 60), match.start())
+            if town:
+                add(*town.span(1))
     return sorted(candidates, key=lambda m: m.start)
 
 
