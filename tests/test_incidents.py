@@ -184,6 +184,8 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         ("Clan militias clashed near Balet Weyne town (Balet Weyne, Hiraan).", "Hiiraan", "Somalia"),
         # the town a hierarchy is written after is a place, wherever it stands
         ("Prisoners rioted in the Pademba Road Prison of Freetown city (Western Area Urban, Western).", "Western", "Sierra Leone"),
+        # "X in Y" closing the clause: Y holds X; lower-case articles open names
+        ("Turkish forces shelled Abboush in al-Hasakeh on Friday.", "Al-Hasakah", "Syria"),
         # a list of towns is not a hierarchy: Homs stays where it is
         ("Shelling killed three people in Homs, Hama and Idlib.", "Homs", "Syria"),
         # towns named with their kind word ("Bamenda subdivision") say which Nord-Ouest
@@ -249,6 +251,8 @@ def test_far_from_any_place_an_incident_is_put_in_the_documents_region_not_its_c
         # a lead is not placed where a separate incident happened or where it was confirmed
         ("A soldier was killed in southern Afghanistan on Monday. In a separate incident, gunmen attacked a checkpoint in Kandahar city.", "Afghanistan", "Afghanistan"),
         ("A soldier was killed in southern Afghanistan on Monday. A NATO spokesman in Kabul confirmed the death.", "Afghanistan", "Afghanistan"),
+        # a named site with a number is not the town of that name (Mine, Japan)
+        ("Observers recorded six explosions near Mine 6/7 on Monday.", None, None),
     ],
 )  # fmt: skip
 def test_what_does_not_place_an_incident(resources, text, location, country):

@@ -169,7 +169,7 @@ _ADMIN_PHRASE = re.compile(
 # a written place name: capitalised words, perhaps with an article first ("La Libertad",
 # "El Alto") and particles inside ("Ras al Ain", "San Jose del Monte")
 _PLACE_NAME = (
-    r"(?:(?:La|Le|Las|Los|El|Al|As|Ad|Ar|An|Az|De|Da|Do|Du)\s)?[A-Z][a-z][\w'’-]+"
+    r"(?:(?:La|Le|Las|Los|El|Al|As|Ad|Ar|An|Az|De|Da|Do|Du)\s|(?:al|el|as|ad|ar|an|az)-)?[A-Z][a-z][\w'’-]+"
     r"(?:[\s-](?:(?:al|el|as|ad|ar|an|de|del|da|do|dos|la)\s)?[A-Z][a-z][\w'’-]+){0,3}"
 )
 _LOCATIVE_PHRASE = re.compile(
@@ -403,6 +403,7 @@ def _country_of_mention(mention: Mention, geocoder: Geocoder) -> str | None:
     return code
 
 
+_NUMBER_AFTER = re.compile(r"\s+\d")
 _QUARTER_AFTER = re.compile(r"\s+(?:neighbou?rhoods?|quarter)\b", re.IGNORECASE)
 _COMPASS_PREFIX = re.compile(
     r"^(?:the\s+)?(?i:north|south|east|west|northern|southern|eastern|western|central|north-?eastern|"
@@ -655,6 +656,8 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
         text = sentence[start:end]
         if text.split()[0] in _NOT_PLACES or _QUARTER_AFTER.match(sentence, end):
             return  # "the western Zahraa neighborhood": a quarter of a town, not a town
+        if _NUMBER_AFTER.match(sentence, end):
+            return  # "Mine 6/7", "Street 50": a named site, not the town of that name
         for m in mentions:
             if m.start < end and start < m.end:
                 if m.label in ("DATE", "TIME", "WEAPON", "MILITARY_UNIT"):
@@ -844,7 +847,7 @@ def _comma_slot(sentence: str, mention: Mention, place_ends: Collection[int]) ->
 
 # the place before the comma, then its kind word: "Ahmadabad district, "
 _BEFORE_COMMA_SLOT = re.compile(
-    rf"(\w)(?:\s+(?i:{'|'.join(w for w in sorted(_HIERARCHY_WORDS) if len(w) > 3)}))?\s*,\s*$"
+    rf"(\w)(?:\s+(?i:{'|'.join(w for w in sorted(_HIERARCHY_WORDS) if len(w) > 3)}))?(?:\s*,|\s+in)\s+$"
 )
 _BEFORE_OF_SLOT = re.compile(r"(\w)\s+(?:area|suburbs?|outskirts)\s+of\s+(?:the\s+)?$")
 _CLAUSE_END = re.compile(
