@@ -35,6 +35,8 @@ PLACES = [
     ("admin1:AF.26", "admin1", "Nimruz", "Nimruz", "AF", 30.96, 61.86, 96_178),
     ("admin1:CO.36", "admin1", "Boyaca", "Boyaca", "CO", 5.5, -73.3, 1_200_000),
     ("geonames:12", "city", "Ar Raqqah", "Ar-Raqqah", "SY", 35.95, 39.01, 177_636),
+    ("geonames:13", "city", "Soum", "Fatick", "SN", 14.08, -16.48, 5_044),
+    ("admin2:1", "admin2", "Soum", "Sahel", "BF", 14.0, -1.6, 0),
     ("country:AM", "country", "Armenia", None, "AM", 40.18, 44.51, 2_900_000),
     ("country:AZ", "country", "Azerbaijan", None, "AZ", 40.38, 49.89, 10_000_000),
 ]
@@ -169,3 +171,10 @@ def test_a_quarter_of_a_town_is_placed_in_that_town(geocoder):
 def test_two_consonants_match_only_a_near_spelling(geocoder):
     assert geocoder.geocode("Raqqa", ["SY"]).name == "Ar Raqqah"
     assert geocoder.geocode("Bocachica", ["CO"]) is None  # b-k, like Boyaca, but another word
+
+
+def test_a_second_level_division_is_read_only_where_the_text_writes_a_region(geocoder):
+    assert geocoder.geocode("Soum").country_code == "SN"  # a bare name: the town
+    # "Mentao (Pobe-Mengao, Soum)", "Soum province": Burkina Faso's province, in the Sahel
+    for found in (geocoder.geocode("Soum", region=True), geocoder.geocode("Soum province")):
+        assert (found.kind, found.admin1, found.country_code, found.precision) == ("admin2", "Sahel", "BF", 3)

