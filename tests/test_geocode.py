@@ -178,3 +178,11 @@ def test_a_second_level_division_is_read_only_where_the_text_writes_a_region(geo
     # "Mentao (Pobe-Mengao, Soum)", "Soum province": Burkina Faso's province, in the Sahel
     for found in (geocoder.geocode("Soum", region=True), geocoder.geocode("Soum province")):
         assert (found.kind, found.admin1, found.country_code, found.precision) == ("admin2", "Sahel", "BF", 3)
+
+
+def test_a_compass_word_before_a_country_names_the_country(geocoder):
+    assert (geocoder.geocode("Northern Afghanistan").kind, geocoder.geocode("Northern Afghanistan").name) == (
+        "country",
+        "Afghanistan",
+    )
+    assert geocoder.geocode("Western Kandahar").kind == "admin1"  # a part of the region

@@ -188,6 +188,12 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         ("Turkish forces shelled Abboush in al-Hasakeh on Friday.", "Al-Hasakah", "Syria"),
         # a second-level division closing a hierarchy (Burkina Faso's Soum province)
         ("Militants ambushed a gendarmerie unit in Gaskinde (Pobe-Mengao, Soum).", "Sahel", "Burkina Faso"),
+        # the towns named were read abroad (Zhari as Żary, Poland): the region still holds
+        ("Airstrikes killed 14 militants in Bulani village of Zhari district, Balkh.", "Balkh", "Afghanistan"),
+        # a region in parentheses after a small town abroad (Dunda, Tanzania)
+        ("Women protested in Dunda (Uttarakhand) on Friday.", "Uttarakhand", "India"),
+        # "X district of Y", and "Northern Iraq" is Iraq (Akre is not Acre, Israel)
+        ("Turkish jets struck PKK targets in Akre district of Ninewa, Northern Iraq.", "Ninawa", "Iraq"),
         # a list of towns is not a hierarchy: Homs stays where it is
         ("Shelling killed three people in Homs, Hama and Idlib.", "Homs", "Syria"),
         # towns named with their kind word ("Bamenda subdivision") say which Nord-Ouest

@@ -49,6 +49,9 @@ _FACILITY_SUFFIX = re.compile(
     re.IGNORECASE,
 )
 _SUBDIVISION_SUFFIX = re.compile(rf"\s+(?:{'|'.join(SUBDIVISION_WORDS)})$", re.IGNORECASE)
+_COMPASS_PART = re.compile(
+    r"^(?:north|south|east|west|central|(?:north|south)-?(?:east|west))(?:ern)?\s+(?=[A-Z])", re.IGNORECASE
+)
 _POSSESSIVE = re.compile(r"^(?P<owner>[\w .'-]+?)'s\s+(?P<place>.+)$")
 
 PRECISION = {"city": 1, "admin1": 3, "admin2": 3, "natural": 3, "country": 4, "continent": 4}
@@ -225,6 +228,10 @@ class Geocoder:
         if not found and cleaned.startswith("Rural "):
             # "Rural Damascus" (Rif Dimashq): the countryside of the town
             return self.geocode(cleaned[6:], context, True, hints)
+        compass = _COMPASS_PART.match(cleaned) if not found else None
+        if compass:
+            # "Northern Iraq", "Southern Kandahar": a part of the country or region
+            return self.geocode(cleaned[compass.end() :], context, near, hints, region=True)
         if not found and cleaned.startswith(("Ciudad de ", "City of ")):
             return self.geocode(cleaned.split(" ", 2)[2], context, near, hints)  # "Ciudad de Mexico"
         if not found:
@@ -270,9 +277,12 @@ class Geocoder:
                 if place is not None and (place.country_code, place.admin1) in holding:
                     return place
             # no region of this name holds the towns named: read it like any other name
-            # ("Maiduguri (Mon)" is not Mon State)
-            region = False
-            _, best = min(found, key=rank)
+            # ("Maiduguri (Mon)" is not Mon State), unless those towns were read in a
+            # country where no place of this name lies ("Zhari district, Balkh": Zhari read
+            # as Żary, Poland, says nothing about which Balkh)
+            if {code for code, _ in holding} & {p["country_code"] for _, p in found}:
+                region = False
+                _, best = min(found, key=rank)
         if wants == "admin1" and best["kind"] == "city":
             # "X region" where X is only known as a town: use the town's admin1 region
             admin = [

@@ -809,8 +809,12 @@ def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int]
     Soba area of Khartoum"), else 0 (also for acronyms: "Agency of Nigeria (NAN)")."""
     if not re.match(r"\s*\)", sentence[mention.end : mention.end + 3]):
         within = _BEFORE_OF_SLOT.search(sentence, 0, mention.start)
-        if within is not None and within.end(1) in place_ends:
-            return HOLDING_TOWN
+        if (
+            within is not None
+            and within.end(1) in place_ends
+            and not _KIND_WORD_AFTER.match(sentence, mention.end)
+        ):
+            return HOLDING_TOWN  # not "Borgi village of Ahmadabad district"
         return 2 if _comma_slot(sentence, mention, place_ends) else 0
     opening = sentence.rfind("(", 0, mention.start)
     if opening <= 0 or ")" in sentence[opening : mention.start]:
@@ -849,7 +853,7 @@ def _comma_slot(sentence: str, mention: Mention, place_ends: Collection[int]) ->
 _BEFORE_COMMA_SLOT = re.compile(
     rf"(\w)(?:\s+(?i:{'|'.join(w for w in sorted(_HIERARCHY_WORDS) if len(w) > 3)}))?(?:\s*,|\s+in)\s+$"
 )
-_BEFORE_OF_SLOT = re.compile(r"(\w)\s+(?:area|suburbs?|outskirts)\s+of\s+(?:the\s+)?$")
+_BEFORE_OF_SLOT = re.compile(r"(\w)\s+(?:area|suburbs?|outskirts|district|village)\s+of\s+(?:the\s+)?$")
 _CLAUSE_END = re.compile(
     r"(?:\s+(?i:state|province|region|department|governorate))?\s*(?:$|[.;:(\[]|,\s+[a-z])"
 )
@@ -865,10 +869,11 @@ def _called_regions(
     (the word after the name, or with ``word_in_name`` also inside it), the last of a
     parenthesised list after a place ("Okpanam (Oshimili North, Delta)": the gazetteer
     knows every region but not every village, so such a region outweighs a town homonym
-    elsewhere), or a single parenthesised name holding a town of the passage
-    ("Martinez (Buenos Aires)"; not "Maiduguri (Mon)"). A big city holding a named area
+    elsewhere), or a single parenthesised name holding a town of the passage or after
+    small towns only ("Dunda (Uttarakhand)"; not "Maiduguri (Mon)"). A big city holding a named area
     stands for its region ("the Soba area of Khartoum")."""
     towns = {(p.country_code, p.admin1) for _, p in found if p.kind == "city"}
+    big_towns = any(p.kind == "city" and p.population >= MAJOR_CITY for _, p in found)
     called = set()
     for m, place in found:
         slot = slots.get(m.start, 0)  # see _hierarchy_slot
@@ -883,7 +888,7 @@ def _called_regions(
         ):
             called.add(m.start)
             continue
-        if slot >= 2 or (slot == 1 and (place.country_code, place.admin1) in towns):
+        if slot >= 2 or (slot == 1 and ((place.country_code, place.admin1) in towns or not big_towns)):
             called.add(m.start)
     return called
 
