@@ -194,6 +194,10 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         ("Women protested in Dunda (Uttarakhand) on Friday.", "Uttarakhand", "India"),
         # "X district of Y", and "Northern Iraq" is Iraq (Akre is not Acre, Israel)
         ("Turkish jets struck PKK targets in Akre district of Ninewa, Northern Iraq.", "Ninawa", "Iraq"),
+        # a number after a name is a count here, not part of a site's name
+        ("In Jassem in the southern province of Daraa 16 civilians were killed in air strikes.", "Daraa", "Syria"),
+        # "Al Mashhad" stripped of its article is not Mashhad, Iran, in a report on Syria
+        ("Syrian government forces dropped a barrel bomb on the district of Al Mashhad.", None, "Syria"),
         # a list of towns is not a hierarchy: Homs stays where it is
         ("Shelling killed three people in Homs, Hama and Idlib.", "Homs", "Syria"),
         # towns named with their kind word ("Bamenda subdivision") say which Nord-Ouest

@@ -215,9 +215,17 @@ class Geocoder:
             # a second-level division is read as one only where the text writes a region
             # ("Mentao (Pobe-Mengao, Soum)", "Soum province", "Tuban district")
             found = [item for item in found if item[1]["kind"] != "admin2"]
-        if not found and key.startswith(("al ", "el ", "ar ", "as ", "ad ", "an ")):
-            found = self.candidates(key[3:])
         context = list(context_countries)
+        if not found and key.startswith(("al ", "el ", "ar ", "as ", "ad ", "an ")):
+            # "Ar-Raqqa" is Ar Raqqah; but "Al Mashhad" is not Mashhad, Iran, a name without
+            # the article, unless the text is about Iran
+            found = [
+                item
+                for item in self.candidates(key[3:])
+                if not context
+                or item[1]["country_code"] in context
+                or _ARTICLE.match(place_key(item[1]["name"]))
+            ]
         if not found and key.endswith("s"):
             # "Syrias second city": a possessive that lost its apostrophe names the country
             found = [item for item in self.candidates(key[:-1]) if item[1]["kind"] == "country"]

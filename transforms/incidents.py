@@ -403,7 +403,8 @@ def _country_of_mention(mention: Mention, geocoder: Geocoder) -> str | None:
     return code
 
 
-_NUMBER_AFTER = re.compile(r"\s+\d")
+# "Mine 6/7", "Checkpoint 2.": a number naming the site; not "Daraa 16 civilians were killed"
+_NUMBER_AFTER = re.compile(r"\s+\d+(?:/\d+|\s*(?=[.,;:)]|$))")
 _QUARTER_AFTER = re.compile(r"\s+(?:neighbou?rhoods?|quarter)\b", re.IGNORECASE)
 _COMPASS_PREFIX = re.compile(
     r"^(?:the\s+)?(?i:north|south|east|west|northern|southern|eastern|western|central|north-?eastern|"
