@@ -49,8 +49,10 @@ _FACILITY_SUFFIX = re.compile(
     re.IGNORECASE,
 )
 _SUBDIVISION_SUFFIX = re.compile(rf"\s+(?:{'|'.join(SUBDIVISION_WORDS)})$", re.IGNORECASE)
-_COMPASS_PART = re.compile(
-    r"^(?:north|south|east|west|central|(?:north|south)-?(?:east|west))(?:ern)?\s+(?=[A-Z])", re.IGNORECASE
+# "Northern Iraq", "the southern Kandahar": a compass word before a name
+COMPASS_PREFIX = re.compile(
+    r"^(?:the\s+)?(?:north|south|east|west|central|(?:north|south)-?(?:east|west))(?:ern)?\s+(?=\w)",
+    re.IGNORECASE,
 )
 _POSSESSIVE = re.compile(r"^(?P<owner>[\w .'-]+?)'s\s+(?P<place>.+)$")
 
@@ -236,7 +238,7 @@ class Geocoder:
         if not found and cleaned.startswith("Rural "):
             # "Rural Damascus" (Rif Dimashq): the countryside of the town
             return self.geocode(cleaned[6:], context, True, hints)
-        compass = _COMPASS_PART.match(cleaned) if not found else None
+        compass = COMPASS_PREFIX.match(cleaned) if not found else None
         if compass:
             # "Northern Iraq", "Southern Kandahar": a part of the country or region
             return self.geocode(cleaned[compass.end() :], context, near, hints, region=True)

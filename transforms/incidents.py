@@ -41,7 +41,7 @@ import polars as pl
 
 from transforms.dates import DateMention, dateline_end, find_date
 from transforms.fatalities import find_detained, find_fatalities
-from transforms.geocode import MAJOR_CITY, REGION_KINDS, Geocoder, Place
+from transforms.geocode import COMPASS_PREFIX, MAJOR_CITY, REGION_KINDS, SUBDIVISION_WORDS, Geocoder, Place
 from transforms.resources import affiliation_pattern, demonym_lookup, event_cues, name_key, weapon_categories
 from transforms.schemas import INCIDENTS, conform
 
@@ -398,7 +398,7 @@ def _country_of_mention(mention: Mention, geocoder: Geocoder) -> str | None:
         code = geocoder.country_of(mention.name) or geocoder.country_of(mention.text)
     if code is None and mention.label in ("GPE", "LOC"):
         # "Southern Afghanistan" (often labelled LOC) is about Afghanistan
-        bare = _COMPASS_PREFIX.sub("", mention.text)
+        bare = COMPASS_PREFIX.sub("", mention.text)
         code = geocoder.country_of(bare) if bare != mention.text else None
     return code
 
@@ -406,10 +406,6 @@ def _country_of_mention(mention: Mention, geocoder: Geocoder) -> str | None:
 # "Mine 6/7", "Checkpoint 2.": a number naming the site; not "Daraa 16 civilians were killed"
 _NUMBER_AFTER = re.compile(r"\s+\d+(?:/\d+|\s*(?=[.,;:)]|$))")
 _QUARTER_AFTER = re.compile(r"\s+(?:neighbou?rhoods?|quarter)\b", re.IGNORECASE)
-_COMPASS_PREFIX = re.compile(
-    r"^(?:the\s+)?(?i:north|south|east|west|northern|southern|eastern|western|central|north-?eastern|"
-    r"north-?western|south-?eastern|south-?western)\s+"
-)
 
 
 def actor_name(
@@ -779,9 +775,6 @@ _HIERARCHY_WORDS = frozenset(
 )
 
 
-_SUBDIVISION_WORDS = frozenset("lga district county subdivision sub-district municipality".split())
-
-
 def _is_name(text: str) -> bool:
     """A written place name: capitalised words ("Oshimili North", "Équateur", "eThekwini"),
     possibly with kind words ("Mobbar LGA", "Bara district"); not a phrase
@@ -801,7 +794,7 @@ def _name_start(word: str) -> bool:
 HOLDING_TOWN = 3
 
 
-def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int] = ()) -> int:
+def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int]) -> int:
     """Whether the name stands where gazetteer-style reports write the region: 2 at the
     end of a parenthesised list after a place ("Kerawa (Kolofata, Extreme-Nord)") or
     after a comma closing a place's clause ("Andar district, Ghazni."; ``place_ends`` are
@@ -831,7 +824,7 @@ def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int]
         return 0
     if len(parts) == 1 and sentence[:opening].rstrip().endswith(name):
         return 0  # "Colon (Colon)": a town that is its own district
-    if len(parts) == 1 and before.group(1).lower() in _SUBDIVISION_WORDS:
+    if len(parts) == 1 and before.group(1).lower() in SUBDIVISION_WORDS:
         return 2  # "Tuban district (Lahij)": the region of a district
     return 2 if len(parts) > 1 else 1
 
@@ -871,8 +864,8 @@ def _called_regions(
     parenthesised list after a place ("Okpanam (Oshimili North, Delta)": the gazetteer
     knows every region but not every village, so such a region outweighs a town homonym
     elsewhere), or a single parenthesised name holding a town of the passage or after
-    small towns only ("Dunda (Uttarakhand)"; not "Maiduguri (Mon)"). A big city holding a named area
-    stands for its region ("the Soba area of Khartoum")."""
+    small towns only ("Dunda (Uttarakhand)"; not "Maiduguri (Mon)"). A big city holding a
+    named area stands for its region ("the Soba area of Khartoum")."""
     towns = {(p.country_code, p.admin1) for _, p in found if p.kind == "city"}
     big_towns = any(p.kind == "city" and p.population >= MAJOR_CITY for _, p in found)
     called = set()
