@@ -185,4 +185,10 @@ def test_a_compass_word_before_a_country_names_the_country(geocoder):
         "country",
         "Afghanistan",
     )
-    assert geocoder.geocode("Western Kandahar").kind == "admin1"  # a part of the region
+    # the region named like the town, in the town's country; "the Central Market" is no
+    # place at all (not a sound-alike of "Market" anywhere)
+    assert (geocoder.geocode("Western Kandahar").kind, geocoder.geocode("Western Kandahar").country_code) == (
+        "admin1",
+        "AF",
+    )
+    assert geocoder.geocode("Central Market") is None

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 import polars as pl
 
@@ -185,19 +186,25 @@ class Geocoder:
         most homonyms with the admin hierarchy the text itself gives.
         """
         cleaned = _clean(text)
+        context = list(context_countries)
         owner_country: str | None = None
         owner_town: Place | None = None
         possessive = _POSSESSIVE.match(cleaned)
         if possessive:
             owner_country = self.country_of(possessive.group("owner"))
-            if owner_country is None:
-                # "Beirut's Hamra district": a quarter of the town, in the town's country
-                owner_town = self.geocode(possessive.group("owner"), context_countries)
-                if owner_town is not None and owner_town.kind == "city":
-                    owner_town = replace(owner_town, precision=2)
-                    owner_country = owner_town.country_code
-                else:
-                    owner_town = None
+            owner = possessive.group("owner")
+            if owner_country is None and self.candidates(place_key(owner)):
+                # "Beirut's Hamra district": a quarter of the town, in the town's country (a
+                # town known by that very name, big or in the text's countries: not
+                # "Hamas's Gaza" read as Hamm, Germany)
+                town = self.geocode(owner, context)
+                if (
+                    town is not None
+                    and town.kind == "city"
+                    and (town.population >= MAJOR_CITY or town.country_code in context)
+                ):
+                    owner_town = replace(town, precision=2)
+                    owner_country = town.country_code
             cleaned = possessive.group("place")
         wants = None
         if _ADMIN_SUFFIX.search(cleaned):
@@ -217,7 +224,6 @@ class Geocoder:
             # a second-level division is read as one only where the text writes a region
             # ("Mentao (Pobe-Mengao, Soum)", "Soum province", "Tuban district")
             found = [item for item in found if item[1]["kind"] != "admin2"]
-        context = list(context_countries)
         if not found and key.startswith(("al ", "el ", "ar ", "as ", "ad ", "an ")):
             # "Ar-Raqqa" is Ar Raqqah; but "Al Mashhad" is not Mashhad, Iran, a name without
             # the article, unless the text is about Iran
@@ -240,8 +246,23 @@ class Geocoder:
             return self.geocode(cleaned[6:], context, True, hints)
         compass = COMPASS_PREFIX.match(cleaned) if not found else None
         if compass:
-            # "Northern Iraq", "Southern Kandahar": a part of the country or region
-            return self.geocode(cleaned[compass.end() :], context, near, hints, region=True)
+            # "Northern Iraq": a part of the country or region the rest names exactly; not
+            # "the Central Market", "North Gaza" (a town: the compass part is unknown)
+            word = compass.group(0).split()[-1]
+            other = word[:-3] if word.lower().endswith("ern") else f"{word}ern"
+            variant = f"{other} {cleaned[compass.end() :]}"  # "South Darfur" / Southern Darfur
+            if self.candidates(place_key(variant)):
+                return self.geocode(variant, context, near, hints, region)
+            rest = cleaned[compass.end() :]
+            place = self.geocode(rest, context, near, hints) if self.candidates(place_key(rest)) else None
+            if place is not None and place.kind == "city":
+                # "Southern Kaduna": the region named like the town, in the town's country
+                region_place = self.geocode(rest, [place.country_code or ""], near, hints, True)
+                if region_place is not None and region_place.country_code == place.country_code:
+                    place = region_place
+            return (
+                place if place is not None and place.kind in ("country", "natural", *REGION_KINDS) else None
+            )
         if not found and cleaned.startswith(("Ciudad de ", "City of ")):
             return self.geocode(cleaned.split(" ", 2)[2], context, near, hints)  # "Ciudad de Mexico"
         if not found:
@@ -277,7 +298,12 @@ class Geocoder:
             )
 
         _, best = min(found, key=rank)
-        if owner_town is not None and best["country_code"] != owner_town.country_code:
+        if (
+            owner_town is not None
+            and best["country_code"] != owner_town.country_code
+            and best["kind"] != "country"
+            and best["country_code"] not in context
+        ):
             return owner_town  # the quarter is unknown, its town is not
         if region and holding and (best["country_code"], best["admin1"]) not in holding:
             # "Bamenda (Mezam, Nord-Ouest)": the region of the town, under its English name
@@ -402,6 +428,7 @@ def _kind_score(place: dict) -> float:
     return 1.5 if kind == "admin1" else 1.75
 
 
+@lru_cache(maxsize=65536)
 def _name_key(text: str) -> str:
     """The key of a name without its kind word ("Yaounde city", "Bamenda subdivision")."""
     return place_key(_CITY_SUFFIX.sub("", _ADMIN_SUFFIX.sub("", _clean(text))))

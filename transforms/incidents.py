@@ -167,10 +167,12 @@ _ADMIN_PHRASE = re.compile(
     rf"(?<![\w'’‘])((?:{_NAME_TOKEN}\s){{0,2}}{_NAME_TOKEN})\s+(region|province|oblast|governorate|district|state|subdivision|county|municipality|town|village|LGA)\b"
 )
 # a written place name: capitalised words, perhaps with an article first ("La Libertad",
-# "El Alto") and particles inside ("Ras al Ain", "San Jose del Monte")
+# "El Alto", "An Najaf") and particles inside ("Ras al Ain", "San Jose del Monte")
+_NAME_ARTICLES = frozenset("La Le Las Los El Al As Ad Ar An Az De Da Do Du".split())
 _PLACE_NAME = (
-    r"(?:(?:La|Le|Las|Los|El|Al|As|Ad|Ar|An|Az|De|Da|Do|Du)\s|(?:al|el|as|ad|ar|an|az)-)?[A-Z][a-z][\w'’-]+"
-    r"(?:[\s-](?:(?:al|el|as|ad|ar|an|de|del|da|do|dos|la)\s)?[A-Z][a-z][\w'’-]+){0,3}"
+    rf"(?:(?:{'|'.join(sorted(_NAME_ARTICLES))})\s|(?:al|el|as|ad|ar|an|az)-)?[A-Z][a-z][\w'’-]+"
+    # not "as"/"an": "in Gaza as Israeli troops pushed in" is two names
+    r"(?:[\s-](?:(?:al|el|ad|ar|de|del|da|do|dos|la)\s)?[A-Z][a-z][\w'’-]+){0,3}"
 )
 _LOCATIVE_PHRASE = re.compile(
     r"\b(?:in|near|at|outside|around|into|inside|towards?)\s+(?:the\s+)?"
@@ -403,8 +405,9 @@ def _country_of_mention(mention: Mention, geocoder: Geocoder) -> str | None:
     return code
 
 
-# "Mine 6/7", "Checkpoint 2.": a number naming the site; not "Daraa 16 civilians were killed"
-_NUMBER_AFTER = re.compile(r"\s+\d+(?:/\d+|\s*(?=[.,;:)]|$))")
+# "Mine 6/7", "Checkpoint 2.": a number naming the site; not "Daraa 16 civilians were
+# killed", nor "Huliaipole 3.5 km from the front"
+_NUMBER_AFTER = re.compile(r"\s+\d+(?:/\d+|(?=\s*(?:[.,;:)](?!\d)|$)))")
 _QUARTER_AFTER = re.compile(r"\s+(?:neighbou?rhoods?|quarter)\b", re.IGNORECASE)
 
 
@@ -651,7 +654,10 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
         elif any(a < end and start < b for a, b in taken):
             return
         text = sentence[start:end]
-        if text.split()[0] in _NOT_PLACES or _QUARTER_AFTER.match(sentence, end):
+        words = text.split()
+        if (words[0] in _NOT_PLACES and not (words[0] in _NAME_ARTICLES and len(words) > 1)) or (
+            _QUARTER_AFTER.match(sentence, end)
+        ):
             return  # "the western Zahraa neighborhood": a quarter of a town, not a town
         if _NUMBER_AFTER.match(sentence, end):
             return  # "Mine 6/7", "Street 50": a named site, not the town of that name
@@ -792,6 +798,7 @@ def _name_start(word: str) -> bool:
 
 
 HOLDING_TOWN = 3
+SLOT_WINDOW = 80  # characters before a name searched for what makes it a region slot
 
 
 def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int]) -> int:
@@ -802,7 +809,7 @@ def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int]
     (Mendoza)"), HOLDING_TOWN (3) for the place an area of a named place lies in ("the
     Soba area of Khartoum"), else 0 (also for acronyms: "Agency of Nigeria (NAN)")."""
     if not re.match(r"\s*\)", sentence[mention.end : mention.end + 3]):
-        within = _BEFORE_OF_SLOT.search(sentence, 0, mention.start)
+        within = _BEFORE_OF_SLOT.search(sentence, max(0, mention.start - SLOT_WINDOW), mention.start)
         if (
             within is not None
             and within.end(1) in place_ends
@@ -822,7 +829,7 @@ def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int]
     parts = sentence[opening + 1 : mention.end].split(",")
     if not all(_is_name(part) for part in parts):
         return 0
-    if len(parts) == 1 and sentence[:opening].rstrip().endswith(name):
+    if len(parts) == 1 and sentence[max(0, opening - len(name) - 5) : opening].rstrip().endswith(name):
         return 0  # "Colon (Colon)": a town that is its own district
     if len(parts) == 1 and before.group(1).lower() in SUBDIVISION_WORDS:
         return 2  # "Tuban district (Lahij)": the region of a district
@@ -832,7 +839,7 @@ def _hierarchy_slot(sentence: str, mention: Mention, place_ends: Collection[int]
 def _comma_slot(sentence: str, mention: Mention, place_ends: Collection[int]) -> bool:
     """ "Borgi village of Ahmadabad district, Paktia." / "Munjuglu, Tovuz.": a name after a
     comma that follows a place name (and perhaps its kind word) and closes the clause."""
-    before = _BEFORE_COMMA_SLOT.search(sentence, 0, mention.start)
+    before = _BEFORE_COMMA_SLOT.search(sentence, max(0, mention.start - SLOT_WINDOW), mention.start)
     if before is None or before.end(1) not in place_ends:
         return False
     name = sentence[mention.start : mention.end]

