@@ -192,3 +192,6 @@ def test_a_compass_word_before_a_country_names_the_country(geocoder):
         "AF",
     )
     assert geocoder.geocode("Central Market") is None
+    # a part of a big city: "North Mogadishu" (like "West Mosul", "North Gaza")
+    part = geocoder.geocode("North Mogadishu")
+    assert (part.name, part.kind, part.precision) == ("Mogadishu", "city", 2)

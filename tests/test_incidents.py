@@ -273,6 +273,8 @@ def test_far_from_any_place_an_incident_is_put_in_the_documents_region_not_its_c
         ("Russian shelling killed two people in Huliaipole 3.5 km from the front.", "Hulyaypole", "Ukraine"),
         ("Hamas's Gaza was hit by Israeli strikes that killed 10 people.", "Gaza", "Palestine"),
         ("A suicide bomber killed 15 people at the Central Market in Kandahar.", "Kandahar", "Afghanistan"),
+        # a compass part of a big city: not Gaza province, Mozambique
+        ("Israeli airstrikes killed 20 people in North Gaza on Monday.", "Gaza", "Palestine"),
     ],
 )  # fmt: skip
 def test_what_does_not_place_an_incident(resources, text, location, country):

@@ -246,8 +246,8 @@ class Geocoder:
             return self.geocode(cleaned[6:], context, True, hints)
         compass = COMPASS_PREFIX.match(cleaned) if not found else None
         if compass:
-            # "Northern Iraq": a part of the country or region the rest names exactly; not
-            # "the Central Market", "North Gaza" (a town: the compass part is unknown)
+            # "Northern Iraq": a part of the country, region or big city the rest names
+            # exactly; not "the Central Market" (Marquette, Michigan, sounds like Market)
             word = compass.group(0).split()[-1]
             other = word[:-3] if word.lower().endswith("ern") else f"{word}ern"
             variant = f"{other} {cleaned[compass.end() :]}"  # "South Darfur" / Southern Darfur
@@ -258,8 +258,14 @@ class Geocoder:
             if place is not None and place.kind == "city":
                 # "Southern Kaduna": the region named like the town, in the town's country
                 region_place = self.geocode(rest, [place.country_code or ""], near, hints, True)
-                if region_place is not None and region_place.country_code == place.country_code:
+                if (
+                    region_place is not None
+                    and region_place.kind in REGION_KINDS
+                    and region_place.country_code == place.country_code
+                ):
                     place = region_place
+                elif place.population >= MAJOR_CITY:
+                    return replace(place, precision=2)  # "East Mosul", "North Gaza": part of a city
             return (
                 place if place is not None and place.kind in ("country", "natural", *REGION_KINDS) else None
             )
