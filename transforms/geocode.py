@@ -191,8 +191,8 @@ class Geocoder:
         owner_town: Place | None = None
         possessive = _POSSESSIVE.match(cleaned)
         if possessive:
-            owner_country = self.country_of(possessive.group("owner"))
             owner = possessive.group("owner")
+            owner_country = self.country_of(owner)
             if owner_country is None and self.candidates(place_key(owner)):
                 # "Beirut's Hamra district": a quarter of the town, in the town's country (a
                 # town known by that very name, big or in the text's countries: not
@@ -241,36 +241,6 @@ class Geocoder:
             found = self.sound_alike(key, [owner_country] if owner_country else context[:2])
         if not found and not context and not owner_country and len(key) >= 6:
             found = self.sound_alike_anywhere(key, region=region or wants == "admin1")
-        if not found and cleaned.startswith("Rural "):
-            # "Rural Damascus" (Rif Dimashq): the countryside of the town
-            return self.geocode(cleaned[6:], context, True, hints)
-        compass = COMPASS_PREFIX.match(cleaned) if not found else None
-        if compass:
-            # "Northern Iraq": a part of the country, region or big city the rest names
-            # exactly; not "the Central Market" (Marquette, Michigan, sounds like Market)
-            word = compass.group(0).split()[-1]
-            other = word[:-3] if word.lower().endswith("ern") else f"{word}ern"
-            variant = f"{other} {cleaned[compass.end() :]}"  # "South Darfur" / Southern Darfur
-            if self.candidates(place_key(variant)):
-                return self.geocode(variant, context, near, hints, region)
-            rest = cleaned[compass.end() :]
-            place = self.geocode(rest, context, near, hints) if self.candidates(place_key(rest)) else None
-            if place is not None and place.kind == "city":
-                # "Southern Kaduna": the region named like the town, in the town's country
-                region_place = self.geocode(rest, [place.country_code or ""], near, hints, True)
-                if (
-                    region_place is not None
-                    and region_place.kind in REGION_KINDS
-                    and region_place.country_code == place.country_code
-                ):
-                    place = region_place
-                elif place.population >= MAJOR_CITY:
-                    return replace(place, precision=2)  # "East Mosul", "North Gaza": part of a city
-            return (
-                place if place is not None and place.kind in ("country", "natural", *REGION_KINDS) else None
-            )
-        if not found and cleaned.startswith(("Ciudad de ", "City of ")):
-            return self.geocode(cleaned.split(" ", 2)[2], context, near, hints)  # "Ciudad de Mexico"
         if not found:
             return self._compound(cleaned, context, near, hints, region) or owner_town
         preferred = [owner_country] if owner_country else context
@@ -355,8 +325,17 @@ class Geocoder:
     def _compound(
         self, cleaned: str, context: list[str], near: bool, hints: Iterable[str], region: bool = False
     ) -> Place | None:
-        """A name the gazetteer lacks: French compass words ("Sud-Kivu" is South Kivu), or
-        a hyphenated district named after its town ("Mogadishu-Bondhere": Mogadishu)."""
+        """A name the gazetteer lacks, read from the forms it is written in: "Rural
+        Damascus" (Rif Dimashq, the countryside of the town), a compass word before a name
+        (:meth:`_compass_part`), "Ciudad de Mexico", French compass words ("Sud-Kivu" is
+        South Kivu), or a hyphenated district named after its town ("Mogadishu-Bondhere")."""
+        if cleaned.startswith("Rural "):
+            return self.geocode(cleaned[6:], context, True, hints)
+        compass = COMPASS_PREFIX.match(cleaned)
+        if compass:
+            return self._compass_part(cleaned, compass, context, near, hints, region)
+        if cleaned.startswith(("Ciudad de ", "City of ")):
+            return self.geocode(cleaned.split(" ", 2)[2], context, near, hints)
         translated = _english_compass(cleaned)
         if translated is not None:
             place = self.geocode(translated, context, near, hints, region)
@@ -370,6 +349,37 @@ class Geocoder:
             if len(known) == 1 and known[0].kind == "city":
                 return known[0]
         return None
+
+    def _compass_part(
+        self,
+        cleaned: str,
+        compass: re.Match[str],
+        context: list[str],
+        near: bool,
+        hints: Iterable[str],
+        region: bool,
+    ) -> Place | None:
+        """ "Northern Iraq": a part of the country, region or big city the rest names
+        exactly; not "the Central Market" (Marquette, Michigan, sounds like Market)."""
+        word = compass.group(0).split()[-1]
+        other = word[:-3] if word.lower().endswith("ern") else f"{word}ern"
+        variant = f"{other} {cleaned[compass.end() :]}"  # "South Darfur" / Southern Darfur
+        if self.candidates(place_key(variant)):
+            return self.geocode(variant, context, near, hints, region)
+        rest = cleaned[compass.end() :]
+        place = self.geocode(rest, context, near, hints) if self.candidates(place_key(rest)) else None
+        if place is not None and place.kind == "city":
+            # "Southern Kaduna": the region named like the town, in the town's country
+            region_place = self.geocode(rest, [place.country_code or ""], near, hints, True)
+            if (
+                region_place is not None
+                and region_place.kind in REGION_KINDS
+                and region_place.country_code == place.country_code
+            ):
+                place = region_place
+            elif place.population >= MAJOR_CITY:
+                return replace(place, precision=2)  # "East Mosul", "North Gaza": part of a city
+        return place if place is not None and place.kind in ("country", "natural", *REGION_KINDS) else None
 
     def country_name(self, code: str | None) -> str | None:
         return self.country_names.get(code) if code else None

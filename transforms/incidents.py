@@ -302,10 +302,9 @@ class Mention:
 class DocumentContext:
     published: date | None
     countries: list[str]  # ISO2 codes, most mentioned first
-    places: dict[int, list[Place]] = field(default_factory=dict)  # sentence position -> places
     affiliations: Counter = field(default_factory=Counter)  # countries of named forces/missions
     dates: dict[int, DateMention] = field(default_factory=dict)  # sentence position -> date stated
-    found: dict[int, list[tuple[Mention, Place]]] = field(default_factory=dict)  # position -> places
+    found: dict[int, list[tuple[Mention, Place]]] = field(default_factory=dict)  # position -> places named
     texts: dict[int, str] = field(default_factory=dict)  # position -> sentence
     regions: dict[tuple[str, str], Place | None] = field(default_factory=dict)  # region_of cache
 
@@ -357,10 +356,10 @@ class DocumentContext:
         ("Khanabad district, Kunduz province" four sentences back)."""
         if not self.countries:
             return None
-        for earlier in sorted((p for p in self.places if p < position), reverse=True):
+        for earlier in sorted((p for p in self.found if p < position), reverse=True):
             inside = [
                 place
-                for place in self.places[earlier]
+                for _, place in self.found[earlier]
                 if place.kind != "country" and place.admin1 and place.country_code == self.countries[0]
             ]
             if inside:
@@ -370,8 +369,8 @@ class DocumentContext:
     def place_before(self, position: int) -> Place | None:
         """The most precise place of the latest of the previous few sentences naming one."""
         for earlier in range(position - 1, max(-1, position - 1 - CARRY_PLACE_SENTENCES), -1):
-            if self.places.get(earlier):
-                return min(self.places[earlier], key=lambda p: p.precision)
+            if self.found.get(earlier):
+                return min((place for _, place in self.found[earlier]), key=lambda p: p.precision)
         return None
 
 
@@ -1423,12 +1422,10 @@ def detect_incidents(
             context = contexts[doc_id]
             found = _sentence_places(text, by_sentence.get(sentence_id, []), context, geocoder)
             context.found[position] = found
-            if found:
-                context.places[position] = [place for _, place in found]
     for context in contexts.values():
         # countries of the places found come first: they are where things happened
         placed = Counter(
-            p.country_code for places in context.places.values() for p in places if p.country_code
+            p.country_code for found in context.found.values() for _, p in found if p.country_code
         )
         context.countries = [c for c, _ in placed.most_common()] + [
             c for c in context.countries if c not in placed
