@@ -216,6 +216,14 @@ def test_a_parenthesised_admin_hierarchy_places_a_village_the_gazetteer_lacks(re
         ("Rebels sent a truck bomb into the western Zahraa neighborhood of Homs.", "Homs", "Syria"),
         # where people came from does not outweigh the town where it happened
         ("Residents rioted in Zahle City against people who came from Syria.", "Beqaa", "Lebanon"),
+        # a village whose only homonyms lie in other oblasts does not veto the region named
+        ("Ukrainian forces fired mortars at separatist positions in the area of Pisky, Donetsk.", "Donetsk", "Ukraine"),
+        ("Ukrainian forces fired mortars at separatist positions in the area of Vodiane, Luhansk.", "Luhansk", "Ukraine"),
+        # "in the countryside of X": X holds the village (not Basir in Daraa, Mansoura in Egypt)
+        ("IS fighters fired at a checkpoint in the town of Basira in the eastern countryside of Deir-ez-Zor.", "Deir ez-Zor", "Syria"),
+        ("Militants ambushed a patrol in Mansura in the western countryside of Ar-Raqqa.", "Ar-Raqqah", "Syria"),
+        # a sound-alike second-level division elsewhere is not the village (Tlayacapan, Morelos)
+        ("Armed men shot a taxi driver in Tlalcopan, Veracruz, on Friday.", "Veracruz", "Mexico"),
     ],
 )  # fmt: skip
 def test_the_place_hierarchy_a_report_writes_decides_the_region(resources, text, admin1, country):

@@ -60,6 +60,7 @@ _POSSESSIVE = re.compile(r"^(?P<owner>[\w .'-]+?)'s\s+(?P<place>.+)$")
 PRECISION = {"city": 1, "admin1": 3, "admin2": 3, "natural": 3, "country": 4, "continent": 4}
 REGION_KINDS = ("admin1", "admin2")
 MAJOR_CITY = 100_000
+TOWN = 10_000  # below this a populated place is a village
 _ARTICLE = re.compile(r"^(?:al|as|ad|ar|an|at|az|ash|adh|ath) (?=\w{5})")
 _COMPASS = {
     "sud": "South",
@@ -219,10 +220,11 @@ class Geocoder:
         key = place_key(cleaned)
         if not key:
             return None
+        # a second-level division is read as one only where the text writes a region
+        # ("Mentao (Pobe-Mengao, Soum)", "Soum province", "Tuban district")
+        divisions = region or wants == "admin1" or bool(_SUBDIVISION_SUFFIX.search(text))
         found = self.candidates(key)
-        if not (region or wants == "admin1" or _SUBDIVISION_SUFFIX.search(text)):
-            # a second-level division is read as one only where the text writes a region
-            # ("Mentao (Pobe-Mengao, Soum)", "Soum province", "Tuban district")
+        if not divisions:
             found = [item for item in found if item[1]["kind"] != "admin2"]
         if not found and key.startswith(("al ", "el ", "ar ", "as ", "ad ", "an ")):
             # "Ar-Raqqa" is Ar Raqqah; but "Al Mashhad" is not Mashhad, Iran, a name without
@@ -238,7 +240,11 @@ class Geocoder:
             # "Syrias second city": a possessive that lost its apostrophe names the country
             found = [item for item in self.candidates(key[:-1]) if item[1]["kind"] == "country"]
         if not found:
-            found = self.sound_alike(key, [owner_country] if owner_country else context[:2])
+            found = [
+                item
+                for item in self.sound_alike(key, [owner_country] if owner_country else context[:2])
+                if divisions or item[1]["kind"] != "admin2"
+            ]
         if not found and not context and not owner_country and len(key) >= 6:
             found = self.sound_alike_anywhere(key, region=region or wants == "admin1")
         if not found:
@@ -248,10 +254,16 @@ class Geocoder:
         # a region is hinted by the towns of the passage that lie in it ("Armenia" names
         # the country, not the Colombian town)
         holding: set[tuple[str, str]] = set()
+        # the regions of the hint towns that are not mere villages: a village name recurs in
+        # many regions, so its homonym elsewhere says little ("Shyroka Balka, Donetsk")
+        towns_holding: set[tuple[str, str]] = set()
         for hint in hints if region else ():
             entries = self.candidates(_name_key(hint))
             if not any(p["kind"] == "country" for _, p in entries):
-                holding |= {(p["country_code"], p["admin1"]) for _, p in entries if p["kind"] == "city"}
+                towns = [p for _, p in entries if p["kind"] == "city"]
+                holding |= {(p["country_code"], p["admin1"]) for p in towns}
+                if any((p["population"] or 0) >= TOWN for p in towns):
+                    towns_holding |= {(p["country_code"], p["admin1"]) for p in towns}
 
         def rank(item: tuple[bool, dict]) -> tuple:
             is_primary, place = item
@@ -289,10 +301,10 @@ class Geocoder:
                 if place is not None and (place.country_code, place.admin1) in holding:
                     return place
             # no region of this name holds the towns named: read it like any other name
-            # ("Maiduguri (Mon)" is not Mon State), unless those towns were read in a
-            # country where no place of this name lies ("Zhari district, Balkh": Zhari read
-            # as Żary, Poland, says nothing about which Balkh)
-            if {code for code, _ in holding} & {p["country_code"] for _, p in found}:
+            # ("Maiduguri (Mon)" is not Mon State), unless those towns are villages or were
+            # read in a country where no place of this name lies ("Zhari district, Balkh":
+            # Zhari read as Żary, Poland, says nothing about which Balkh)
+            if {code for code, _ in towns_holding} & {p["country_code"] for _, p in found}:
                 region = False
                 _, best = min(found, key=rank)
         if wants == "admin1" and best["kind"] == "city":

@@ -853,7 +853,10 @@ def _comma_slot(sentence: str, mention: Mention, place_ends: Collection[int]) ->
 _BEFORE_COMMA_SLOT = re.compile(
     rf"(\w)(?:\s+(?i:{'|'.join(w for w in sorted(_HIERARCHY_WORDS) if len(w) > 3)}))?(?:\s*,|\s+in)\s+$"
 )
-_BEFORE_OF_SLOT = re.compile(r"(\w)\s+(?:area|suburbs?|outskirts|district|village)\s+of\s+(?:the\s+)?$")
+_BEFORE_OF_SLOT = re.compile(
+    r"(\w)(?:\s+(?:area|suburbs?|outskirts|district|village)|\s+in\s+the(?:\s+[a-z-]+ern)?\s+(?:countryside|outskirts|suburbs))"
+    r"\s+of\s+(?:the\s+)?$"
+)
 _CLAUSE_END = re.compile(
     r"(?:\s+(?i:state|province|region|department|governorate))?\s*(?:$|[.;:(\[]|,\s+[a-z])"
 )
@@ -915,7 +918,11 @@ def _consistent(
     keys = {(p.country_code, p.admin1) for m, p in found if m.start in called}
     if not keys:
         return found
-    return [(m, p) for m, p in found if p.kind != "city" or (p.country_code, p.admin1) in keys]
+    return [
+        (m, p)
+        for m, p in found
+        if m.start in called or p.kind not in ("city", *REGION_KINDS) or (p.country_code, p.admin1) in keys
+    ]
 
 
 def _agreeing(
