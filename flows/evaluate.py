@@ -35,7 +35,10 @@ gum (PATH: a GUM ``.conllu`` file, or a folder of them)
     noun (UPOS PROPN). GUM gives the identity to every mention of a named entity,
     pronouns ("he") and common nouns ("the team") included, which no named-entity
     recogniser marks; ``entity_f1_all_identity_mentions`` scores against all of them
-    anyway, for reference. A mention's span is the whole mention (which includes e.g. a
+    anyway, for reference. GUM gives no identity to named people and groups that have no
+    Wikipedia page ("Ahmed Mohamed", "Civic Passion"), so ``entity_f1_proper_head`` scores
+    against the person/organization/place mentions whose syntactic head (the first word
+    whose head lies outside the mention) is a proper noun, identity or not. A mention's span is the whole mention (which includes e.g. a
     leading "the", a title or a possessive "'s" when GUM's mention does);
     ``entity_f1_without_article_possessive`` scores the same spans after dropping a leading
     article ("the", "a", "an") and a trailing possessive ("'s", "'") from gold and
@@ -301,6 +304,14 @@ class _Mention:
     etype: str
     identity: str | None
     proper: bool = False
+    words: list[tuple[int, int, str]] = field(default_factory=list)  # (id, head id, UPOS)
+
+    def head_is_proper(self) -> bool:
+        """Whether the mention's syntactic head (its first word whose head lies outside
+        the mention) is a proper noun: "Ahmed Mohamed", "U.S. President Donald Trump",
+        not "a stateless minority of Muslims from Myanmar"."""
+        ids = {number for number, _, _ in self.words}
+        return next((upos == "PROPN" for _, head, upos in self.words if head not in ids), False)
 
 
 def parse_entity_field(value: str) -> list[tuple[str, str, str | None]]:
@@ -395,7 +406,11 @@ def build_gum_document(
     identity_spans: list[tuple[int, int, str]] = []
     open_mentions: dict[str, list[_Mention]] = {}
 
+    named_spans: list[tuple[int, int, str]] = []
+
     def finish(mention: _Mention, end: int) -> None:
+        if mention.etype in GUM_TYPES and mention.head_is_proper():
+            named_spans.append((mention.start, end, mention.etype))
         if mention.identity and mention.etype in GUM_TYPES:
             identity_spans.append((mention.start, end, mention.etype))
             if mention.proper:
@@ -455,10 +470,11 @@ def build_gum_document(
                     offset += 1
                 tokens += 1
             proper = row[3] == "PROPN"
-            if proper:  # every mention still open contains this token
-                for stack in open_mentions.values():
-                    for mention in stack:
-                        mention.proper = True
+            word = (number, int(row[6]) if row[6].isdigit() else 0, row[3])
+            for stack in open_mentions.values():  # every mention still open contains this word
+                for mention in stack:
+                    mention.proper = mention.proper or proper
+                    mention.words.append(word)
             for kind, eid, fields in parse_entity_field(misc.get("Entity", "")):
                 if kind == "close":
                     stack = open_mentions.get(eid)
@@ -468,7 +484,7 @@ def build_gum_document(
                     continue
                 assert fields is not None
                 etype, identity = _entity_fields(fields, order)
-                mention = _Mention(start, etype, identity, proper)
+                mention = _Mention(start, etype, identity, proper, [word])
                 if kind == "single":
                     finish(mention, end)
                 else:
@@ -506,7 +522,7 @@ def build_gum_document(
         spans=sorted(spans),
         sentence_ends=sentence_ends,
         tokens=tokens,
-        gold={"identity_spans": sorted(identity_spans)},
+        gold={"identity_spans": sorted(identity_spans), "named_spans": sorted(named_spans)},
     )
 
 
@@ -768,6 +784,10 @@ def score_gum(documents: list[GoldDocument], predictions: Predictions) -> dict[s
         (index, *span) for index, document in enumerate(documents) for span in document.gold["identity_spans"]
     ]
     values["entity_f1_all_identity_mentions"] = metrics.prf(every_mention, predicted).f1
+    proper_heads = [
+        (index, *span) for index, document in enumerate(documents) for span in document.gold["named_spans"]
+    ]
+    values["entity_f1_proper_head"] = metrics.prf(proper_heads, predicted).f1
     texts = [document.record["text"] for document in documents]
     values["entity_f1_without_article_possessive"] = metrics.prf(
         {_without_affixes(texts[s[0]], s) for s in gold},
@@ -778,6 +798,7 @@ def score_gum(documents: list[GoldDocument], predictions: Predictions) -> dict[s
         "predicted_sentences": sum(len(sentences.get(d.doc_id, [])) for d in documents),
         "gold_entities": len(gold),
         "gold_identity_mentions": len(every_mention),
+        "gold_proper_head_mentions": len(proper_heads),
         "predicted_entities": len(predicted),
         "tokens": sum(d.tokens for d in documents),
     }

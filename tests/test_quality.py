@@ -291,6 +291,30 @@ def test_read_gum(tmp_path):
         ("again", "place"),
     ]
     assert document.tokens == 3 + 7 + 6  # surface tokens: "Dahl's" and "can't" count once
+    # headed by a proper noun, identity or not: "Oslo"; not "Mayor Kari Dahl's" (its head
+    # is the title), "He" or "again"
+    assert [(text[s:e], kind) for s, e, kind in document.gold["named_spans"]] == [("Oslo", "place")]
+
+
+def test_read_gum_named_mentions_need_no_identity(tmp_path):
+    rows = [
+        "# newdoc id = named",
+        "# global.Entity = GRP-etype-infstat-salience-centering-minspan-link-identity",
+        "# text = Ahmed Mohamed met the club.",
+        "1 Ahmed Ahmed PROPN NNP _ 3 nsubj _ Entity=(1-person-new-sssss-cf1-2-coref",
+        "2 Mohamed Mohamed PROPN NNP _ 1 flat _ Entity=1)",
+        "3 met meet VERB VBD _ 0 root _ _",
+        "4 the the DET DT _ 5 det _ Entity=(2-organization-new-sssss-cf2-1-sgl",
+        "5 club club NOUN NN _ 3 obj _ Entity=2)|SpaceAfter=No",
+        "6 . . PUNCT . _ 3 punct _ _",
+        "",
+    ]
+    (tmp_path / "named.conllu").write_text(_conllu(rows) + "\n")
+    (document,) = read_gum(tmp_path)
+    text = document.record["text"]
+    assert document.spans == []
+    assert document.gold["identity_spans"] == []
+    assert [(text[s:e], kind) for s, e, kind in document.gold["named_spans"]] == [("Ahmed Mohamed", "person")]
 
 
 def test_read_gum_rejects_unbalanced_brackets(tmp_path):
