@@ -332,3 +332,26 @@ def test_a_captured_town_is_not_an_arrest(resources):
     )
     assert [r["sub_event_type"] for r in rows if r["sub_event_type"] == "Arrests"] == []
     assert rows, "the fighting is still an incident"
+
+
+def test_a_name_keeps_the_region_the_document_gave_it(resources):
+    # one sense per document: the region named earlier picks the homonym (Qarah Bagh in
+    # Ghazni, not the bigger one in Herat) ...
+    rows = incidents_of(
+        resources,
+        "Report\n\nPolice searched Qarah Bagh district, Ghazni province, on Monday. "
+        "Later, insurgents attacked a checkpoint in Qarah Bagh.",
+    )
+    attack = only(rows, trigger="attacked a checkpoint")
+    assert (attack["location"], attack["admin1"]) == ("Qarah Bāgh", "Ghazni")
+    # ... and a name the gazetteer only knows elsewhere stays out of that homonym later on
+    rows = incidents_of(
+        resources,
+        "Report\n\nA combined force captured two Taliban facilitators in Khugyani district, "
+        "Nangarhar province, today. The facilitators coordinated attacks throughout Khugyani "
+        "district. One additional suspected insurgent was detained.",
+    )
+    assert [(r["trigger"], r["admin1"]) for r in rows] == [
+        ("captured two Taliban facilitators", "Nangarhar"),
+        ("detained", "Nangarhar"),
+    ]

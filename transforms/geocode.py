@@ -10,7 +10,7 @@ country; 2 is used for places given as "near"/"outside" a town.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 from functools import lru_cache
@@ -175,6 +175,7 @@ class Geocoder:
         near: bool = False,
         hints: Iterable[str] = (),
         region: bool = False,
+        regions: Collection[tuple[str, str]] = (),
     ) -> Place | None:
         """The best place for the text, or None.
 
@@ -185,6 +186,10 @@ class Geocoder:
         ``hints`` are the other place names of the same passage ("Kumbo (Bui, Nord-Ouest)"):
         a candidate whose region or country is one of them is preferred, which resolves
         most homonyms with the admin hierarchy the text itself gives.
+
+        ``regions`` are the (country code, admin1) regions the document named before: among
+        otherwise equal homonyms ("Khugyani district" after "Khugyani district, Nangarhar
+        province"), the one in such a region is preferred.
         """
         cleaned = _clean(text)
         context = list(context_countries)
@@ -282,6 +287,7 @@ class Geocoder:
                 context_rank,
                 _kind_score(place),
                 not is_primary,
+                (place["country_code"], place["admin1"]) not in regions,
                 -(place["population"] or 0),
             )
 

@@ -306,6 +306,10 @@ class DocumentContext:
     dates: dict[int, DateMention] = field(default_factory=dict)  # sentence position -> date stated
     found: dict[int, list[tuple[Mention, Place]]] = field(default_factory=dict)  # position -> places named
     texts: dict[int, str] = field(default_factory=dict)  # position -> sentence
+    named_regions: set[tuple[str, str]] = field(default_factory=set)  # (country, admin1) named so far
+    # place key -> the regions a hierarchy put that name in, where its gazetteer homonym lay
+    # elsewhere ("Khugyani district, Nangarhar province": Khugyani is not Kandahar's)
+    held_in: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     regions: dict[tuple[str, str], Place | None] = field(default_factory=dict)  # region_of cache
 
     def date_before(self, position: int) -> DateMention | None:
@@ -750,7 +754,9 @@ def _sentence_places(
             text = f"{owner.group(1)}'s {text}"
         hints = [t for t in texts if t != sentence[m.start : m.end]]
         attempts.append((m, text, near, hints, region))
-        place = geocoder.geocode(text, context.countries, near=near, hints=hints, region=region)
+        place = geocoder.geocode(
+            text, context.countries, near=near, hints=hints, region=region, regions=context.named_regions
+        )
         if place is not None:
             found.append((m, place))
     # a second pass reads every name in the country most of the passage points to
@@ -764,10 +770,26 @@ def _sentence_places(
         countries = [leader, *[c for c in context.countries if c != leader]]
         found = []
         for m, text, near, hints, region in attempts:
-            place = geocoder.geocode(text, countries, near=near, hints=hints, region=region)
+            place = geocoder.geocode(
+                text, countries, near=near, hints=hints, region=region, regions=context.named_regions
+            )
             if place is not None:
                 found.append((m, place))
-    return _consistent(_agreeing(found, sentence, slots), sentence, slots)
+    agreeing = _agreeing(found, sentence, slots)
+    placed = _consistent(agreeing, sentence, slots)
+    # one sense per document: a name a hierarchy put in another region keeps out of the
+    # homonym later ("... throughout Khugyani district" after "Khugyani district, Nangarhar")
+    regions = {(p.country_code, p.admin1) for _, p in placed if p.kind in REGION_KINDS}
+    for m, place in agreeing:
+        if (m, place) not in placed and regions:
+            context.held_in[name_key(sentence[m.start : m.end])] = regions
+    return [(m, p) for m, p in placed if _held(context, sentence[m.start : m.end], p)]
+
+
+def _held(context: DocumentContext, name: str, place: Place) -> bool:
+    """Whether the place lies where the document's hierarchies put this name, if anywhere."""
+    regions = context.held_in.get(name_key(name))
+    return regions is None or (place.country_code, place.admin1) in regions
 
 
 _COMPASS_WORDS = frozenset(
@@ -1429,6 +1451,8 @@ def detect_incidents(
             context = contexts[doc_id]
             found = _sentence_places(text, by_sentence.get(sentence_id, []), context, geocoder)
             context.found[position] = found
+            # regions named so far prefer their homonyms in the sentences that follow
+            context.named_regions.update((p.country_code, p.admin1) for _, p in found if p.kind == "admin1")
     for context in contexts.values():
         # countries of the places found come first: they are where things happened
         placed = Counter(
