@@ -355,3 +355,37 @@ def test_a_name_keeps_the_region_the_document_gave_it(resources):
         ("captured two Taliban facilitators", "Nangarhar"),
         ("detained", "Nangarhar"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "location", "admin1"),
+    [
+        # a nationality is not a place, even before "province" or run into a name
+        ("An air strike killed at least 21 people in a village of the north Syrian province of Aleppo a monitoring group said.", "Aleppo", "Aleppo"),
+        ("A bomb blast killed six people in the Salah al-Din district of Aleppo Syrian state television reported on Wednesday.", "Aleppo", "Aleppo"),
+        ("Syrian state TV said an explosive device went off in the northern city of Aleppo.", "Aleppo", "Aleppo"),
+    ],
+)  # fmt: skip
+def test_a_nationality_names_no_place(resources, text, location, admin1):
+    first = incidents_of(resources, f"Report\n\n{text}")[0]
+    assert (first["location"], first["admin1"], first["country"]) == (location, admin1, "Syria")
+
+
+def test_a_town_captured_by_fighters_is_taken_territory_not_an_arrest(resources):
+    (row,) = incidents_of(
+        resources, "Report\n\nThe town was captured by opposition fighters and Islamic militants in May."
+    )
+    assert (row["trigger"], row["sub_event_type"]) == (
+        "town was captured by",
+        "Non-state actor overtakes territory",
+    )
+
+
+def test_the_polars_prefilter_drops_a_look_ahead_polars_cannot_run():
+    from transforms.incidents import _polars_regex
+
+    pattern = _polars_regex(r"captured (?!by )(?:\w+ ){0,5}leaders?")
+    assert pattern == r"(?i-u)\b(?:captured (?:[A-Za-z0-9_]+ ){0,5}leaders?)\b"
+    # the widened pattern selects a superset of what the full pattern matches
+    sentences = pl.Series(["They captured two Taliban leaders", "It was captured by leaders", "No match"])
+    assert sentences.str.contains(pattern).to_list() == [True, True, False]

@@ -61,6 +61,7 @@ PRECISION = {"city": 1, "admin1": 3, "admin2": 3, "natural": 3, "country": 4, "c
 REGION_KINDS = ("admin1", "admin2")
 MAJOR_CITY = 100_000
 TOWN = 10_000  # below this a populated place is a village
+_ARTICLE_END = re.compile(r"\s(?i:al|el|an|ar|as|ad|az|ez|ash|at)$")
 _ARTICLE = re.compile(r"^(?:al|as|ad|ar|an|at|az|ash|adh|ath) (?=\w{5})")
 _COMPASS = {
     "sud": "South",
@@ -360,11 +361,19 @@ class Geocoder:
             if place is not None:
                 return place
         parts = cleaned.split("-")
-        if len(parts) == 2 and all(len(part) >= 4 and part[:1].isupper() for part in parts):
+        if (
+            len(parts) == 2
+            and all(len(part) >= 4 and part[:1].isupper() for part in parts)
+            and not _ARTICLE_END.search(parts[0])  # "Maarat al-Numan" is one name
+        ):
             # only when the other half names nothing: "Kyiv-Moscow" is a pair of places
             places = [self.geocode(part, context, True, hints) for part in parts]
             known = [place for place in places if place is not None]
-            if len(known) == 1 and known[0].kind == "city":
+            if (
+                len(known) == 1
+                and known[0].kind == "city"
+                and (not context or known[0].country_code in context)
+            ):
                 return known[0]
         return None
 

@@ -172,7 +172,7 @@ _NAME_ARTICLES = frozenset("La Le Las Los El Al As Ad Ar An Az De Da Do Du".spli
 _PLACE_NAME = (
     rf"(?:(?:{'|'.join(sorted(_NAME_ARTICLES))})\s|(?:al|el|as|ad|ar|an|az)-)?[A-Z][a-z][\w'’-]+"
     # not "as"/"an": "in Gaza as Israeli troops pushed in" is two names
-    r"(?:[\s-](?:(?:al|el|ad|ar|de|del|da|do|dos|la)\s)?[A-Z][a-z][\w'’-]+){0,3}"
+    r"(?:[\s-](?:(?:al|el|ad|ar|de|del|da|do|dos|la)\s|(?:al|el|ad|ar|as|an|az|ez)-)?[A-Z][a-z][\w'’-]+){0,3}"
 )
 _LOCATIVE_PHRASE = re.compile(
     r"\b(?:in|near|at|outside|around|into|inside|towards?)\s+(?:the\s+)?"
@@ -282,8 +282,14 @@ def compile_rules(rows: Iterable[dict[str, str]]) -> IncidentRules:
 def _polars_regex(pattern: str) -> str:
     """A trigger pattern as compiled above (ASCII, any case, whole words) in the syntax of
     polars' regex engine. ASCII word boundaries and classes: ~15x faster there than Unicode
-    ones, and the trigger words are ASCII."""
+    ones, and the trigger words are ASCII. Polars has no look-around: a negative look-ahead
+    ("captured (?!by )") is dropped, which only widens what the pattern selects, and the
+    sentences selected are then matched with the full pattern."""
+    pattern = _LOOKAHEAD.sub("", pattern)
     return rf"(?i-u)\b(?:{pattern})\b".replace(r"\w", "[A-Za-z0-9_]")
+
+
+_LOOKAHEAD = re.compile(r"\(\?!(?:[^()]|\([^()]*\))*\)")
 
 
 @dataclass
@@ -400,7 +406,12 @@ def _country_of_mention(mention: Mention, geocoder: Geocoder) -> str | None:
         return demonym_lookup().get(name_key(mention.text)) or demonym_lookup().get(name_key(mention.name))
     code = None
     if mention.label == "GPE":
-        code = geocoder.country_of(mention.name) or geocoder.country_of(mention.text)
+        code = (
+            geocoder.country_of(mention.name)
+            or geocoder.country_of(mention.text)
+            # "Syrian" labelled a place
+            or demonym_lookup().get(name_key(mention.text))
+        )
     if code is None and mention.label in ("GPE", "LOC"):
         # "Southern Afghanistan" (often labelled LOC) is about Afghanistan
         bare = COMPASS_PREFIX.sub("", mention.text)
@@ -633,11 +644,20 @@ def _victims(sentence: str, t_end: int, clause_end: int, family: str) -> str | N
 # --------------------------------------------------------------------------- places and dates
 
 
+def _without_demonym(mention: Mention) -> Mention:
+    """A place the model ran into the nationality after it ("Aleppo Syrian state TV" in text
+    without punctuation) -> the place alone."""
+    head, _, last = mention.text.rpartition(" ")
+    if head and name_key(last) in demonym_lookup():
+        return replace(mention, end=mention.start + len(head), text=head, name=head)
+    return mention
+
+
 def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
     """Spans of the sentence that may name places: GPE/LOC/FAC entities, "X region",
     capitalised names after a locative ("in Kramatorsk", even when the model called them
     something else) and names in parentheses after a place ("Kumbo (Bui, Nord-Ouest)")."""
-    candidates = [m for m in mentions if m.label in PLACE_LABELS]
+    candidates = [_without_demonym(m) for m in mentions if m.label in PLACE_LABELS]
     taken = [(m.start, m.end) for m in candidates]
 
     def add(start: int, end: int) -> None:
@@ -646,6 +666,9 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
         lead = _LEADING_FUNCTION_WORDS.match(sentence, start, end)
         if lead:
             start = lead.end()
+        head, _, last = sentence[start:end].rpartition(" ")
+        if head and name_key(last) in demonym_lookup():
+            end = start + len(head)  # "district of Aleppo Syrian state TV said"
         if start >= end:
             return
         inside = [(a, b) for a, b in taken if start <= a and b <= end and (a, b) != (start, end)]
@@ -730,6 +753,8 @@ def _sentence_places(
     for m in candidates:
         if is_modifier(sentence, m):
             continue  # "Britain-based monitor", "US dollar": not where something happened
+        if name_key(sentence[m.start : m.end]) in demonym_lookup():
+            continue  # "the north Syrian province of Aleppo": a nationality, not a place
         region = slots[m.start] > 0
         if (
             sentence[m.start : m.end].lower() in _COMPASS_WORDS
@@ -777,9 +802,10 @@ def _sentence_places(
                 found.append((m, place))
     agreeing = _agreeing(found, sentence, slots)
     placed = _consistent(agreeing, sentence, slots)
-    # one sense per document: a name a hierarchy put in another region keeps out of the
-    # homonym later ("... throughout Khugyani district" after "Khugyani district, Nangarhar")
-    regions = {(p.country_code, p.admin1) for _, p in placed if p.kind in REGION_KINDS}
+    # one sense per document: a name a written hierarchy put in another region keeps out of
+    # the homonym later ("... throughout Khugyani district" after "Khugyani district,
+    # Nangarhar province, today"; not "Idlib province ... the nearby city of Aleppo")
+    regions = {(p.country_code, p.admin1) for m, p in placed if slots.get(m.start, 0) >= 2}
     for m, place in agreeing:
         if (m, place) not in placed and regions:
             context.held_in[name_key(sentence[m.start : m.end])] = regions
