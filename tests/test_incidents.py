@@ -389,3 +389,27 @@ def test_the_polars_prefilter_drops_a_look_ahead_polars_cannot_run():
     # the widened pattern selects a superset of what the full pattern matches
     sentences = pl.Series(["They captured two Taliban leaders", "It was captured by leaders", "No match"])
     assert sentences.str.contains(pattern).to_list() == [True, True, False]
+
+
+def test_a_village_abroad_is_a_homonym_in_a_report_that_keeps_naming_its_country(resources):
+    rows = incidents_of(
+        resources,
+        "Syria war\n\nSyrian troops hold Zahra. Syrian state media said troops repelled an attack on "
+        "Zahra on Monday killing dozens of insurgents. The Syrian army has fought rebels in Syria "
+        "since 2012.",
+    )
+    # not Az Zahra, Libya: the gazetteer lacks the Syrian village, the country is certain
+    attack = only(rows, trigger="repelled an attack")
+    assert (attack["location"], attack["country"]) == ("Syria", "Syria")
+
+
+@pytest.mark.parametrize(
+    ("text", "country"),
+    [
+        # a short note naming other countries' forces says too little to overrule its place
+        ("Saudi-led coalition airstrikes targeted Mukayras district on Monday.", "Yemen"),
+        ("Presumed ISWAP or Boko Haram militants killed four men in Blatoungour, near Bosso (Bosso, Diffa).", "Niger"),
+    ],
+)  # fmt: skip
+def test_a_short_note_keeps_a_village_in_a_country_it_does_not_name(resources, text, country):
+    assert incidents_of(resources, f"Report\n\n{text}")[0]["country"] == country

@@ -313,6 +313,10 @@ class DocumentContext:
     found: dict[int, list[tuple[Mention, Place]]] = field(default_factory=dict)  # position -> places named
     texts: dict[int, str] = field(default_factory=dict)  # position -> sentence
     named_regions: set[tuple[str, str]] = field(default_factory=set)  # (country, admin1) named so far
+    # the countries a long report keeps naming (three times or more, as countries, their
+    # people or their big cities): a small town elsewhere is then a homonym (see _abroad)
+    settled_countries: list[str] = field(default_factory=list)
+    named_countries: list[str] = field(default_factory=list)  # named at all, or their forces
     # place key -> the regions a hierarchy put that name in, where its gazetteer homonym lay
     # elsewhere ("Khugyani district, Nangarhar province": Khugyani is not Kandahar's)
     held_in: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
@@ -809,7 +813,26 @@ def _sentence_places(
     for m, place in agreeing:
         if (m, place) not in placed and regions:
             context.held_in[name_key(sentence[m.start : m.end])] = regions
-    return [(m, p) for m, p in placed if _held(context, sentence[m.start : m.end], p)]
+    return [
+        (m, p) for m, p in placed if _held(context, sentence[m.start : m.end], p) and not _abroad(context, p)
+    ]
+
+
+SETTLED_MENTIONS = 3
+
+
+def _abroad(context: DocumentContext, place: Place) -> bool:
+    """A town of under 100,000 people in another country than the ones a report keeps
+    naming: the homonym of a village the gazetteer lacks ("Zahra" in a report on Syria is
+    not Az Zahra, Libya; "the Jubar district of the capital" is not Jübar, Germany). A
+    short note naming a country once or twice says too little ("Saudi-led airstrikes
+    targeted Mukayras district" is in Yemen)."""
+    return (
+        place.kind == "city"
+        and place.population < MAJOR_CITY
+        and bool(context.settled_countries)
+        and place.country_code not in context.named_countries
+    )
 
 
 def _held(context: DocumentContext, name: str, place: Place) -> bool:
@@ -1364,6 +1387,7 @@ def _document_contexts(
     contexts = {}
     for doc_id, published in zip(documents["doc_id"], documents["published_at"], strict=True):
         counts: Counter = Counter()
+        places: Counter = Counter()  # the same without the home countries of forces
         for _, label, text, name, modifier in entities_by_doc.get(doc_id, ()):
             if modifier:
                 continue
@@ -1372,6 +1396,8 @@ def _document_contexts(
             if code is None and label == "GPE" and name.lower() not in _COMPASS_WORDS:
                 place = geocoder.geocode(name)
                 code = place.country_code if place and place.population >= 100_000 else None
+            if code:
+                places[code] += 1
             if code is None and label in ("MILITARY_UNIT", "ORG"):
                 code = unit_countries.get(name)
             if code:
@@ -1379,6 +1405,7 @@ def _document_contexts(
         contexts[doc_id] = DocumentContext(
             published=published.date() if published is not None else None,
             countries=[code for code, _ in counts.most_common()],
+            settled_countries=[code for code, n in places.most_common() if n >= SETTLED_MENTIONS],
         )
     return contexts
 
@@ -1470,6 +1497,7 @@ def detect_incidents(
         # countries named (or whose forces and missions are named)
         mentioned = Counter(context.countries) + context.affiliations
         context.countries = [c for c, _ in mentioned.most_common()]
+        context.named_countries = list(context.countries)
     # places of the sentences that can locate an incident: its own, the few after it and
     # all before it (the document's main region)
     for doc_id, position, sentence_id, text, _ in rows_of_sentences:
