@@ -39,6 +39,8 @@ PLACES = [
     ("admin2:1", "admin2", "Soum", "Sahel", "BF", 14.0, -1.6, 0),
     ("country:AM", "country", "Armenia", None, "AM", 40.18, 44.51, 2_900_000),
     ("country:AZ", "country", "Azerbaijan", None, "AZ", 40.38, 49.89, 10_000_000),
+    ("geonames:14", "city", "Russia", "Ohio", "US", 40.23, -84.41, 650),
+    ("country:RU", "country", "Russia", None, "RU", 55.75, 37.62, 144_000_000),
 ]
 NAMES = [(place_key(p[2]), p[0], True) for p in PLACES]
 
@@ -195,3 +197,11 @@ def test_a_compass_word_before_a_country_names_the_country(geocoder):
     # a part of a big city: "North Mogadishu" (like "West Mosul", "North Gaza")
     part = geocoder.geocode("North Mogadishu")
     assert (part.name, part.kind, part.precision) == ("Mogadishu", "city", 2)
+
+
+def test_a_village_named_after_a_country_needs_the_text_to_place_it(geocoder):
+    # in a passage about the US, "Russia" is still the country, not Russia, Ohio ...
+    assert geocoder.geocode("Russia", ["US", "SY"]).country_code == "RU"
+    # ... unless the text writes the hierarchy that places the village
+    village = geocoder.geocode("Russia", ["US"], hints=["Ohio"])
+    assert (village.kind, village.admin1, village.country_code) == ("city", "Ohio", "US")

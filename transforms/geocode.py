@@ -271,6 +271,10 @@ class Geocoder:
                 if any((p["population"] or 0) >= TOWN for p in towns):
                     towns_holding |= {(p["country_code"], p["admin1"]) for p in towns}
 
+        # a town named after a country is not what the name means, in whatever country the
+        # passage is ("Russia", Ohio; "Jordan", Minnesota), unless the text places it
+        named_like_country = any(p["kind"] == "country" for _, p in found)
+
         def rank(item: tuple[bool, dict]) -> tuple:
             is_primary, place = item
             in_context = place["country_code"] in preferred if preferred else False
@@ -283,6 +287,7 @@ class Geocoder:
             return (
                 wants is not None and place["kind"] != wants,
                 not hinted,
+                named_like_country and place["kind"] == "city" and (place["population"] or 0) < MAJOR_CITY,
                 region and place["kind"] not in (*REGION_KINDS, "country"),
                 not in_context,
                 context_rank,
