@@ -413,3 +413,27 @@ def test_a_village_abroad_is_a_homonym_in_a_report_that_keeps_naming_its_country
 )  # fmt: skip
 def test_a_short_note_keeps_a_village_in_a_country_it_does_not_name(resources, text, country):
     assert incidents_of(resources, f"Report\n\n{text}")[0]["country"] == country
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Analysts warned that economic growth may slow next year.",
+        "The firm issued a profit warning after weak Christmas sales.",
+        "Some fear that the number of job losses could hit 150,000 by September.",
+    ],
+)
+def test_a_warning_outside_armed_conflict_is_no_threat(resources, text):
+    assert incidents_of(resources, f"Business\n\n{text}") == []
+
+
+def test_a_warning_in_a_report_of_armed_conflict_is_a_threat(resources):
+    rows = incidents_of(
+        resources,
+        "Report\n\nRebels shelled the town of Marea on Monday. The group's leader warned that the "
+        "capital was now a target.",
+    )
+    assert [(r["event_type"], r["trigger"]) for r in rows] == [
+        ("Explosions/Remote violence", "shelled"),
+        ("Threats", "warned"),
+    ]

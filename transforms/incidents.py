@@ -43,7 +43,7 @@ from transforms.dates import DateMention, dateline_end, find_date
 from transforms.fatalities import find_detained, find_fatalities
 from transforms.geocode import COMPASS_PREFIX, MAJOR_CITY, REGION_KINDS, SUBDIVISION_WORDS, Geocoder, Place
 from transforms.resources import affiliation_pattern, demonym_lookup, event_cues, name_key, weapon_categories
-from transforms.schemas import INCIDENTS, conform
+from transforms.schemas import CONFLICT_EVENT_TYPES, INCIDENTS, conform
 
 # ACLED's hierarchy: when tactics co-occur, the earlier sub-event type wins.
 SUB_EVENT_ORDER = (
@@ -1538,6 +1538,35 @@ def detect_incidents(
                 [trigger for trigger, match in zip(rules.triggers, matches, strict=True) if match],
             )
         )
+    rows = _without_idle_warnings(
+        rows, dict(zip(candidates["sentence_id"], candidates["text"], strict=True)), rules
+    )
     if not rows:
         return conform(pl.DataFrame(schema=INCIDENTS), INCIDENTS)
     return conform(pl.DataFrame(rows, schema=INCIDENTS, strict=False), INCIDENTS)
+
+
+_BARE_WARNING = re.compile(
+    r"(?i)warn(?:ed|s|ing)?|threat(?:en|ens|ened|ening|s)?|(?:would|will|could) (?:strike|attack|target|retaliate|hit)"
+)
+
+
+def _without_idle_warnings(
+    rows: list[dict], sentence_texts: dict[str, str], rules: IncidentRules
+) -> list[dict]:
+    """A bare "warned" or "threat" is a threat in a report of armed conflict (one with an
+    asserted battle, explosion or violence against civilians), or where its own sentence
+    speaks of arms and forces; not "analysts warned that growth may slow" or "a profit
+    warning" in business news, nor "the figure could hit 150,000". Threat phrases ("vowed
+    to retaliate", "would face consequences") stand anywhere."""
+    conflict = {
+        r["doc_id"] for r in rows if r["event_type"] in CONFLICT_EVENT_TYPES and r["modality"] == "asserted"
+    }
+    return [
+        r
+        for r in rows
+        if r["event_type"] != "Threats"
+        or r["doc_id"] in conflict
+        or not _BARE_WARNING.fullmatch(r["trigger"] or "")
+        or rules.context.search(sentence_texts.get(r["sentence_id"], ""))
+    ]
