@@ -437,3 +437,32 @@ def test_a_warning_in_a_report_of_armed_conflict_is_a_threat(resources):
         ("Explosions/Remote violence", "shelled"),
         ("Threats", "warned"),
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Kenteris withdrew from the Athens Olympics after missing a drugs test.",
+        "The carmaker signed a production agreement with Nissan last month.",
+        "The fresh rally in crude prices followed gains on Wednesday.",
+        "The sprinter has consistently protested her innocence.",
+    ],
+)
+def test_sports_and_business_words_are_no_events(resources, text):
+    assert incidents_of(resources, f"News\n\n{text}") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_event_type"),
+    [
+        ("Israeli troops withdrew from the town of Jenin on Monday.", "Non-violent transfer of territory"),
+        (
+            "A big rally was held by journalists in Karachi against the arrest of an editor.",
+            "Peaceful protest",
+        ),
+        ("Thousands of supporters rallied outside parliament in Tbilisi on Sunday.", "Peaceful protest"),
+        ("The two militias signed a ceasefire agreement in Juba on Friday.", "Agreement"),
+    ],
+)
+def test_the_same_words_in_reports_of_conflict_and_protest_are_events(resources, text, sub_event_type):
+    assert [r["sub_event_type"] for r in incidents_of(resources, f"News\n\n{text}")] == [sub_event_type]
