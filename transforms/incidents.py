@@ -282,14 +282,30 @@ def compile_rules(rows: Iterable[dict[str, str]]) -> IncidentRules:
 def _polars_regex(pattern: str) -> str:
     """A trigger pattern as compiled above (ASCII, any case, whole words) in the syntax of
     polars' regex engine. ASCII word boundaries and classes: ~15x faster there than Unicode
-    ones, and the trigger words are ASCII. Polars has no look-around: a negative look-ahead
-    ("captured (?!by )") is dropped, which only widens what the pattern selects, and the
-    sentences selected are then matched with the full pattern."""
-    pattern = _LOOKAHEAD.sub("", pattern)
+    ones, and the trigger words are ASCII. Polars has no look-around: look-aheads and
+    look-behinds ("captured (?!by )") are dropped, which only widens what the pattern
+    selects, and the sentences selected are then matched with the full pattern."""
+    pattern = _without_lookaround(pattern)
     return rf"(?i-u)\b(?:{pattern})\b".replace(r"\w", "[A-Za-z0-9_]")
 
 
-_LOOKAHEAD = re.compile(r"\(\?!(?:[^()]|\([^()]*\))*\)")
+_LOOKAROUND = re.compile(r"\(\?<?[!=]")
+
+
+def _without_lookaround(pattern: str) -> str:
+    """The pattern without its look-ahead and look-behind groups (nested groups included)."""
+    while (found := _LOOKAROUND.search(pattern)) is not None:
+        depth, end = 0, found.start()
+        while True:
+            if pattern[end] == "\\":
+                end += 2
+                continue
+            depth += {"(": 1, ")": -1}.get(pattern[end], 0)
+            end += 1
+            if depth == 0:
+                break
+        pattern = pattern[: found.start()] + pattern[end:]
+    return pattern
 
 
 @dataclass
