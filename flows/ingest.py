@@ -35,6 +35,7 @@ from flows.refresh import RefreshPlan, load_records, plan_refresh, quarantine_ro
 from flows.settings import Settings
 from flows.sources import SourceFile, SourceFolderError, list_source_files, read_metadata, source_bytes
 from transforms.pipeline import Tables, pipeline_version
+from transforms.resources import gazetteer_cached
 from transforms.schemas import RUNS, TABLES, VALIDATION_RESULTS, conform
 
 # Test-only fault injection: SITREP_FAIL_AT=<step> makes the run fail on purpose at the end
@@ -471,6 +472,12 @@ def _load_transform_write(
     """Per batch: load, transform, validate, write. Returns the validation results."""
     logger = get_run_logger()
     run_id = summary.run_id
+    if refresh.to_load and not gazetteer_cached(settings.cache_dir):
+        logger.info(
+            "building the gazetteer from the installed place packages into %s "
+            "(once per package versions, about 15 s)",
+            settings.cache_dir,
+        )
     validation_frames: list[pl.DataFrame] = []
     metadata = read_metadata(settings.source_dir) if refresh.to_load else {}
     known = dict(refresh.known_doc_ids)

@@ -205,3 +205,15 @@ def test_a_village_named_after_a_country_needs_the_text_to_place_it(geocoder):
     # ... unless the text writes the hierarchy that places the village
     village = geocoder.geocode("Russia", ["US"], hints=["Ohio"])
     assert (village.kind, village.admin1, village.country_code) == ("city", "Ohio", "US")
+
+
+def test_whether_a_gazetteer_build_is_cached(tmp_path):
+    from transforms.resources import _gazetteer_paths, gazetteer_cached
+
+    assert not gazetteer_cached(None)
+    assert not gazetteer_cached(tmp_path)
+    places, names = _gazetteer_paths(tmp_path)
+    places.write_bytes(b"")
+    assert not gazetteer_cached(tmp_path)  # both files or a rebuild
+    names.write_bytes(b"")
+    assert gazetteer_cached(tmp_path)

@@ -480,15 +480,21 @@ def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
     return places_frame, names_frame
 
 
+def _gazetteer_paths(cache_dir: Path) -> tuple[Path, Path]:
+    stem = cache_dir / _gazetteer_cache_name()
+    return stem.with_suffix(".places.parquet"), stem.with_suffix(".names.parquet")
+
+
+def gazetteer_cached(cache_dir: Path | None) -> bool:
+    """Whether :func:`load_gazetteer` will read a cached build (else it builds one, ~15 s)."""
+    return cache_dir is not None and all(path.exists() for path in _gazetteer_paths(cache_dir))
+
+
 def load_gazetteer(cache_dir: Path | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The gazetteer, from the cache folder when it holds a build for these package versions."""
     if cache_dir is None:
         return build_gazetteer()
-    stem = cache_dir / _gazetteer_cache_name()
-    places_path, names_path = (
-        stem.with_suffix(".places.parquet"),
-        stem.with_suffix(".names.parquet"),
-    )
+    places_path, names_path = _gazetteer_paths(cache_dir)
     if places_path.exists() and names_path.exists():
         return pl.read_parquet(places_path), pl.read_parquet(names_path)
     places, names = build_gazetteer()
