@@ -52,7 +52,15 @@ def geocoder() -> Geocoder:
     return Geocoder(
         places,
         names,
-        {"AF": "Afghanistan", "CA": "Canada", "NG": "Nigeria", "AM": "Armenia", "AZ": "Azerbaijan"},
+        {
+            "AF": "Afghanistan",
+            "CA": "Canada",
+            "NG": "Nigeria",
+            "AM": "Armenia",
+            "AZ": "Azerbaijan",
+            "US": "United States",
+            "RU": "Russia",
+        },
     )
 
 
@@ -202,6 +210,8 @@ def test_a_compass_word_before_a_country_names_the_country(geocoder):
 def test_a_village_named_after_a_country_needs_the_text_to_place_it(geocoder):
     # in a passage about the US, "Russia" is still the country, not Russia, Ohio ...
     assert geocoder.geocode("Russia", ["US", "SY"]).country_code == "RU"
+    # ... also next to the other country's name ("Russia and the United States") ...
+    assert geocoder.geocode("Russia", ["SY"], hints=["United States"]).country_code == "RU"
     # ... unless the text writes the hierarchy that places the village
     village = geocoder.geocode("Russia", ["US"], hints=["Ohio"])
     assert (village.kind, village.admin1, village.country_code) == ("city", "Ohio", "US")

@@ -279,15 +279,20 @@ class Geocoder:
             is_primary, place = item
             in_context = place["country_code"] in preferred if preferred else False
             context_rank = preferred.index(place["country_code"]) if in_context else len(preferred)
-            hinted = bool(hint_keys or holding) and (
+            # the passage names the place's region, or only its country ("Russia and the
+            # United States" says nothing for Russia, Ohio)
+            regional = bool(hint_keys or holding) and (
                 place_key(place["admin1"] or "") in hint_keys
-                or place_key(self.country_names.get(place["country_code"] or "", "")) in hint_keys
                 or (place["kind"] in REGION_KINDS and (place["country_code"], place["admin1"]) in holding)
+            )
+            national = bool(hint_keys) and (
+                place_key(self.country_names.get(place["country_code"] or "", "")) in hint_keys
             )
             return (
                 wants is not None and place["kind"] != wants,
-                not hinted,
+                not regional,
                 named_like_country and place["kind"] == "city" and (place["population"] or 0) < MAJOR_CITY,
+                not national,
                 region and place["kind"] not in (*REGION_KINDS, "country"),
                 not in_context,
                 context_rank,
