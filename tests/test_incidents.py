@@ -481,3 +481,17 @@ def test_sports_and_business_words_are_no_events(resources, text):
 )
 def test_the_same_words_in_reports_of_conflict_and_protest_are_events(resources, text, sub_event_type):
     assert [r["sub_event_type"] for r in incidents_of(resources, f"News\n\n{text}")] == [sub_event_type]
+
+
+@pytest.mark.parametrize(
+    ("text", "location"),
+    [
+        # a capital that accuses, announces or is accused is its government, not the place
+        ("Rebel-backer Washington accuses the regime of killing more than 1400 people with chemical weapons in Ghouta.", "Eastern Ghouta"),
+        # ... but a place where something is announced or said stays one
+        ("A 48-hour ceasefire in Aleppo announced by Russia on Thursday has had little impact on fighting.", "Aleppo"),
+        ("An AFP correspondent in east Aleppo said the shelling had killed five people.", "Aleppo"),
+    ],
+)  # fmt: skip
+def test_a_capital_speaking_for_its_government_is_no_place(resources, text, location):
+    assert incidents_of(resources, f"Report\n\n{text}")[0]["location"] == location

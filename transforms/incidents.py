@@ -775,6 +775,8 @@ def _sentence_places(
             continue  # "Britain-based monitor", "US dollar": not where something happened
         if name_key(sentence[m.start : m.end]) in demonym_lookup():
             continue  # "the north Syrian province of Aleppo": a nationality, not a place
+        if _metonym(sentence, m):
+            continue  # "Washington accuses the regime", "accused Damascus of": a government
         region = slots[m.start] > 0
         if (
             sentence[m.start : m.end].lower() in _COMPASS_WORDS
@@ -855,6 +857,35 @@ def _held(context: DocumentContext, name: str, place: Place) -> bool:
     """Whether the place lies where the document's hierarchies put this name, if anywhere."""
     regions = context.held_in.get(name_key(name))
     return regions is None or (place.country_code, place.admin1) in regions
+
+
+# a place named as the subject of what governments do, or as the one they accuse or
+# urge, is the government (metonymy)
+_SPEAKS = re.compile(
+    r"\s+(?:has\s+|have\s+|had\s+|also\s+)?(?:announced|accuse[sd]?|said|says|warn(?:ed|s)|vetoed|"
+    r"den(?:ied|ies)|insist(?:ed|s)|agreed|claim(?:ed|s)|reject(?:ed|s)|blame[sd]?|urge[sd]?|"
+    r"condemn(?:ed|s)|responded|intervened|decided|vowed|pledged|promised|threatened)\b(?!\s+by\b)"
+)
+_SPOKEN_TO = re.compile(
+    r"\b(?:accus(?:ed|es|ing)|blam(?:ed|es|ing)|urg(?:ed|es|ing)|warn(?:ed|s|ing)|condemn(?:ed|s|ing)|"
+    r"critici[sz](?:ed|es|ing)|called on|pressed|told)\s+$"
+)
+_PREPOSITION_BEFORE = re.compile(
+    r"\b(?:in|at|from|of|near|to|into|inside|outside|across|around|by|for)\s+(?:the\s+)?"
+    r"(?:(?:north|south|east|west|central|(?:north|south)-?(?:east|west))(?:ern)?\s+)?$"
+)
+
+
+def _metonym(sentence: str, mention: Mention) -> bool:
+    """ "Washington accuses the regime", "Moscow had announced", "accused Damascus of": the
+    government, not a place of the event; but not "the council in Daraya accused", nor "a
+    ceasefire in Aleppo announced by Russia"."""
+    before = max(0, mention.start - 32)
+    if _SPOKEN_TO.search(sentence, before, mention.start):
+        return True
+    return bool(_SPEAKS.match(sentence, mention.end)) and not _PREPOSITION_BEFORE.search(
+        sentence, before, mention.start
+    )
 
 
 _COMPASS_WORDS = frozenset(
