@@ -910,15 +910,15 @@ def _metonym(sentence: str, mention: Mention, geocoder: Geocoder) -> bool:
     country or capital standing for its government, not a place of the event; but not "the
     council in Daraya accused", "a ceasefire in Aleppo announced by Russia", nor a town
     ("Mosul announced a curfew after a car bomb")."""
-    name = sentence[mention.start : mention.end]
-    if name_key(name) not in capital_keys() and geocoder.country_of(name) is None:
-        return False
     before = max(0, mention.start - 32)
-    if _SPOKEN_TO.search(sentence, before, mention.start):
-        return True
-    return bool(_SPEAKS.match(sentence, mention.end)) and not _PREPOSITION_BEFORE.search(
-        sentence, before, mention.start
+    spoken = _SPOKEN_TO.search(sentence, before, mention.start) or (
+        _SPEAKS.match(sentence, mention.end)
+        and not _PREPOSITION_BEFORE.search(sentence, before, mention.start)
     )
+    if not spoken:
+        return False
+    name = sentence[mention.start : mention.end]
+    return name_key(name) in capital_keys() or geocoder.country_of(name) is not None
 
 
 _COMPASS_WORDS = frozenset(
