@@ -37,8 +37,9 @@ What it does (issue 6):
    documents written, spilled to Parquet per batch): one bare ``nlp.pipe`` over all of it
    with the same ``Language`` object (``load_resources(...).nlp``, i.e.
    ``transforms.nlp.load_nlp(model)``), batch size and worker count, streaming (one pool
-   of workers for the whole stream). With ``--no-nlp`` the "model" is the blank tokenizer
-   plus the gazetteer ruler and the bound is measured on the first 1M words (``bound_words``).
+   of workers for the whole stream). With ``--no-nlp`` the "model" is the gazetteer ruler
+   on plain text (``TextRuler``, which the pipeline then runs instead of spaCy) and the
+   bound is measured on the first 1M words (``bound_words``).
 4. Reports wall seconds, words/s and peak RSS per stage (RSS of the process tree: this
    process plus spaCy's worker processes and Prefect's embedded server, sampled every
    50 ms; PSS is reported too since forked workers share pages), and CPU seconds, as a
@@ -667,8 +668,11 @@ class BoundRun:
     cpu: float = 0.0
 
 
-def run_nlp_bound(nlp, spill_files: list[Path], words: int, batch_size: int, n_process: int) -> BoundRun:
-    """One bare, streaming ``nlp.pipe`` over the spilled document texts."""
+def run_nlp_bound(
+    nlp, spill_files: list[Path], words: int, batch_size: int, n_process: int, ruler=None
+) -> BoundRun:
+    """One bare, streaming ``nlp.pipe`` over the spilled document texts; without the model,
+    the pipeline's :class:`~transforms.nlp.TextRuler` over each spilled batch instead."""
 
     def texts() -> Iterator[str]:
         for path in spill_files:
@@ -676,6 +680,10 @@ def run_nlp_bound(nlp, spill_files: list[Path], words: int, batch_size: int, n_p
 
     documents = 0
     started, cpu = time.perf_counter(), cpu_seconds()
+    if ruler is not None:
+        for path in spill_files:
+            documents += len(ruler(pl.read_parquet(path)["text"].to_list()))
+        return BoundRun(words, documents, time.perf_counter() - started, cpu_seconds() - cpu)
     last = started
     for doc in nlp.pipe(texts(), batch_size=batch_size, n_process=n_process):
         documents += 1
@@ -804,7 +812,7 @@ def command(
             from expectations.runner import _context
             from transforms.pipeline import load_resources, pipeline_version
 
-            _log(f"setup: loading {base.spacy_model if nlp else 'the blank tokenizer'}, gazetteer, GX")
+            _log(f"setup: loading {base.spacy_model if nlp else 'the gazetteer ruler'}, gazetteer, GX")
             resources = load_resources(base.spacy_model, nlp, base.cache_dir)
             _context()
             import flows.ingest  # noqa: F401  (Prefect and the flow module)
@@ -826,12 +834,17 @@ def command(
             bound = BoundRun(0, 0, 0.0)
             if run.spill_files:
                 _log(
-                    f"nlp bound: bare nlp.pipe on {run.spilled_words:,} words, batch size "
+                    f"nlp bound: bare {'nlp.pipe' if nlp else 'TextRuler'} on {run.spilled_words:,} words, batch size "
                     f"{settings.nlp_batch_size}, n_process {n_process}"
                 )
                 with monitor.stage("nlp_bound"):
                     bound = run_nlp_bound(
-                        resources.nlp, run.spill_files, run.spilled_words, settings.nlp_batch_size, n_process
+                        resources.nlp,
+                        run.spill_files,
+                        run.spilled_words,
+                        settings.nlp_batch_size,
+                        n_process,
+                        ruler=resources.ruler,
                     )
         if run.documents != corpus.files:
             _log(
@@ -889,7 +902,7 @@ def command(
                 "peak_rss_mb": round(monitor.peak_rss.get("nlp_bound", 0) / MB, 1),
             },
             "nlp": nlp,
-            "model": settings.spacy_model if nlp else "blank en + gazetteer ruler",
+            "model": settings.spacy_model if nlp else "gazetteer ruler on plain text",
             "workers": settings.nlp_workers,
             "nlp_batch_size": settings.nlp_batch_size,
             "chunk_documents": settings.chunk_documents,

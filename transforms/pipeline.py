@@ -17,7 +17,7 @@ from transforms.documents import build_documents
 from transforms.entities import build_entities
 from transforms.geocode import Geocoder
 from transforms.incidents import IncidentRules, compile_rules, detect_incidents
-from transforms.nlp import MENTIONS, extract_mentions, load_nlp
+from transforms.nlp import MENTIONS, TextRuler, extract_mentions, load_nlp
 from transforms.resources import (
     country_names,
     entity_aliases,
@@ -62,6 +62,7 @@ class Resources:
     """Everything the transforms need besides the data, loaded once per process."""
 
     nlp: Language
+    ruler: TextRuler | None  # without the model: the gazetteer rulers on plain text
     geocoder: Geocoder
     rules: IncidentRules
     aliases: pl.DataFrame
@@ -74,8 +75,10 @@ class Resources:
 @lru_cache(maxsize=4)
 def load_resources(spacy_model: str, nlp_enabled: bool, cache_dir: Path | None) -> Resources:
     places, names = load_gazetteer(cache_dir)
+    nlp = load_nlp(spacy_model, with_model=nlp_enabled)
     return Resources(
-        nlp=load_nlp(spacy_model, with_model=nlp_enabled),
+        nlp=nlp,
+        ruler=None if nlp_enabled else TextRuler(nlp),
         geocoder=Geocoder(places, names, country_names()),
         rules=compile_rules(event_triggers()),
         aliases=entity_aliases(),
@@ -142,6 +145,7 @@ def build_tables(
             batch_size=nlp_batch_size,
             n_process=nlp_workers if resources.nlp_enabled else 1,
             place_keys=resources.place_keys,
+            ruler=resources.ruler,
         )
     seconds["nlp"] = time.perf_counter() - started
 
