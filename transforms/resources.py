@@ -72,6 +72,7 @@ _LATIN_FOLD = str.maketrans(
 )
 
 
+@lru_cache(maxsize=1 << 16)
 def place_key(text: str) -> str:
     """Matching key for place names: no accents, lower case, punctuation folded to spaces."""
     folded = unicodedata.normalize("NFKD", text)
@@ -82,6 +83,7 @@ def place_key(text: str) -> str:
     return folded.strip()
 
 
+@lru_cache(maxsize=1 << 16)
 def name_key(text: str) -> str:
     """Matching key for entity names: like place_key, but dotted initialisms collapse
     ("U.S." -> "us") and a leading "the" is dropped."""
