@@ -564,3 +564,23 @@ def test_the_prefilter_skips_character_classes_inside_look_arounds():
     assert _without_lookaround(r"foo(?![)(])bar") == "foobar"
     assert _without_lookaround(r"a(?! (?:x|y\))z)b") == "ab"
     assert _without_lookaround(r"c(?<![^)])d(?=[]a])e") == "cde"
+
+
+def test_a_spelling_variant_is_not_a_town_abroad_when_the_report_places_things_elsewhere(resources):
+    rows = incidents_of(
+        resources,
+        "Strikes in Syria\n\nThe war in Syria has killed thousands, a Syria monitor said. Residents "
+        "said 160 civilians were killed in Tokhar, north of Manbij, in a series of American airstrikes "
+        "on Tuesday. Activists in Syria said the toll could rise.",
+    )
+    # "Tokhar" sounds like Tucker, Georgia: in the U.S., which the report names as an actor
+    strike = only(rows, sub_event_type="Air/drone strike")
+    assert (strike["location"], strike["admin1"], strike["country"]) == ("Manbij", "Aleppo", "Syria")
+
+
+def test_a_spelling_variant_alone_in_a_note_stands(resources):
+    rows = incidents_of(
+        resources,
+        "Report\n\nIsraeli forces fired tear gas canisters at Palestinian farmers in their lands east of Khuzaa.",
+    )
+    assert (rows[0]["location"], rows[0]["country"]) == ("Khuzā‘ah", "Palestine")

@@ -87,6 +87,7 @@ class Place:
     longitude: float | None
     population: int
     precision: int
+    spelled_alike: bool = False  # read from a spelling variant of its name ("Nabatiyeh")
 
 
 class Geocoder:
@@ -247,6 +248,7 @@ class Geocoder:
         if not found and key.endswith("s"):
             # "Syrias second city": a possessive that lost its apostrophe names the country
             found = [item for item in self.candidates(key[:-1]) if item[1]["kind"] == "country"]
+        spelled_alike = not found
         if not found:
             found = [
                 item
@@ -351,6 +353,7 @@ class Geocoder:
             longitude=best["longitude"],
             population=best["population"] or 0,
             precision=precision,
+            spelled_alike=spelled_alike,
         )
 
     def _compound(

@@ -859,7 +859,9 @@ def _sentence_places(
     return [
         (m, p)
         for m, p in placed
-        if _held(context, sentence[m.start : m.end], p) and not _abroad(context, p, placed)
+        if _held(context, sentence[m.start : m.end], p)
+        and not _abroad(context, p, placed)
+        and not _alike_elsewhere(context, p, placed)
     ]
 
 
@@ -880,6 +882,23 @@ def _abroad(context: DocumentContext, place: Place, placed: list[tuple[Mention, 
         and place.country_code not in context.named_countries
         and not any(other is not place and other.country_code == place.country_code for _, other in placed)
     )
+
+
+def _alike_elsewhere(context: DocumentContext, place: Place, placed: list[tuple[Mention, Place]]) -> bool:
+    """A town of under 100,000 people read from a spelling variant of its name, in another
+    country than every other place the document names and than the country it names most:
+    "Tokhar" next to "Manbij" in a report on Syria is not Tucker, Georgia, though the
+    report names American airstrikes. Alone in a note ("east of Khuzaa", Khuza'ah) the
+    variant stands. (Where a report names the U.S. most, Tucker stays.)"""
+
+    def variant(p: Place) -> bool:
+        return p.spelled_alike and p.kind == "city" and p.population < MAJOR_CITY
+
+    if not variant(place):
+        return False
+    found = [*placed, *(item for items in context.found.values() for item in items)]
+    named = {p.country_code for _, p in found if p.country_code and not variant(p)}
+    return bool(named) and place.country_code not in named | set(context.countries[:1])
 
 
 def _held(context: DocumentContext, name: str, place: Place) -> bool:
