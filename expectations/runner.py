@@ -169,7 +169,9 @@ def validate_tables(tables: dict[str, pl.DataFrame], run_id: str) -> SuiteOutcom
             continue
         prepared = prepare(table, frame, lengths)
         batch = batches[table].get_batch(batch_parameters={"dataframe": _to_pandas(prepared)})
-        result = batch.validate(suites[table])
+        # BASIC holds everything recorded below (observed value, unexpected count, a sample
+        # of unexpected values) without SUMMARY's value counts: a third less time per batch
+        result = batch.validate(suites[table], result_format="BASIC")
         for item in result.results:
             config = item.expectation_config
             details = item.result or {}
