@@ -433,8 +433,29 @@ def _sports(text: str, mentions: list[Mention], lexicon: NameLexicon) -> list[Me
 
 @lru_cache(maxsize=256)
 def _names_pattern(names: frozenset[str]) -> re.Pattern[str]:
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(rf"(?<![\w.'’-])(?:{alternatives})(?![\w'’-])")
+    """Whole-word occurrences of any of the names, the longest where several start alike."""
+    return re.compile(rf"(?<![\w.'’-])(?:{_trie(names)})(?![\w'’-])")
+
+
+def _trie(names: frozenset[str]) -> str:
+    """The names as one regex shaped like a trie ("A(?:FP|P(?: News)?)"): the same matches as
+    their alternation sorted longest first (a greedy optional part tries the longer name
+    first, then falls back), without trying every name at every position."""
+    root: dict = {}
+    for name in names:
+        node = root
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict) -> str:
+        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(root)
 
 
 def _add_unlabelled(
