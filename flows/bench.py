@@ -507,7 +507,6 @@ class FlowProbe:
         @functools.wraps(function)
         def wrapper(*args, **kwargs):
             started = time.perf_counter()
-            labelled_cpu = sum(clock.cpu.values())
             workers_cpu = _live_children_cpu(workers_only=True)
             # the batch's memory peak (worker processes included) counts as "nlp" unless the
             # stages run in this process, where the labelled functions say which one
@@ -518,7 +517,7 @@ class FlowProbe:
             # CPU of the worker processes (flows/parallel.py) goes to the stages in the
             # proportions of their time; in this process the labelled functions counted it
             in_workers = max(0.0, _live_children_cpu(workers_only=True) - workers_cpu)
-            if sum(clock.cpu.values()) == labelled_cpu and sum(seconds.values()) > 0:
+            if in_workers > 0 and sum(seconds.values()) > 0:
                 for stage in ("sentences", "nlp", "incidents"):
                     clock.cpu[stage] += in_workers * seconds.get(stage, 0.0) / sum(seconds.values())
             for stage in ("sentences", "nlp", "incidents"):
@@ -734,7 +733,16 @@ def format_table(result: dict) -> str:
             f"| {'nlp bound':<16} | {bound['seconds']:>9.2f} | {'':>6} | {result['nlp_bound_words_per_s']:>12,.0f} | "
             f"{bound['peak_rss_mb']:>11,.0f} | {bound['cpu_seconds']:>8.1f} |"
         )
+    overlap = sum(row["seconds"] for row in result["stages"].values()) - total
     lines += [
+        *(
+            [
+                f"(the stages overlap by {overlap:.2f} s: worker processes transform the next batch "
+                "while the flow validates and writes one)"
+            ]
+            if overlap > 0.01
+            else []
+        ),
         "",
         f"pipeline / NLP bound = {result['pipeline_to_nlp_ratio'] or 0:.3f} on wall time, "
         f"{result['pipeline_to_nlp_cpu_ratio'] or 0:.3f} on CPU time"
@@ -851,10 +859,12 @@ def command(
                 f"warning: {corpus.files:,} files but {run.documents:,} documents ({run.quarantined:,} quarantined)"
             )
 
-        pipeline_seconds = sum(run.seconds[s] for s in REPORTED_STAGES)
+        # the flow's wall time: with worker processes the next batch's transform runs while
+        # this one is validated and written, so the stages then add up to more than it
+        pipeline_seconds = max(0.0, run.wall - run.overhead)
         pipeline_rate = _rate(corpus.words, pipeline_seconds)
         bound_rate = _rate(bound.words, bound.seconds)
-        pipeline_cpu = sum(run.cpu[s] for s in REPORTED_STAGES)
+        pipeline_cpu = max(run.cpu_total, sum(run.cpu[s] for s in REPORTED_STAGES))
         cpu_ratio = _rate(corpus.words, pipeline_cpu) / _rate(bound.words, bound.cpu) if bound.cpu else None
         stages = {
             stage: {

@@ -30,7 +30,7 @@ from prefect.runtime import flow_run
 
 from expectations.runner import ValidationError, failure_report, validate_tables
 from flows import warehouse as wh
-from flows.parallel import close_workers, in_flight, task_runner_for, transform
+from flows.parallel import close_workers, in_flight, overlapped, task_runner_for, transform
 from flows.refresh import RefreshPlan, load_records, plan_refresh, quarantine_rows, split_duplicates
 from flows.settings import Settings
 from flows.sources import SourceFile, SourceFolderError, list_source_files, read_metadata, source_bytes
@@ -482,8 +482,10 @@ def _load_transform_write(
     metadata = read_metadata(settings.source_dir) if refresh.to_load else {}
     known = dict(refresh.known_doc_ids)
     batches = _batches(refresh.to_load, settings.chunk_documents)
-    # Transform batches are submitted to the flow's task runner (Dask when configured) a few
-    # ahead of the one being validated and written here, in order.
+    # Transform batches are submitted to the flow's task runner (Dask when configured, else a
+    # thread that waits for the local worker processes) ahead of the one being validated and
+    # written here, in order; without worker processes each batch is transformed in line.
+    ahead = overlapped(settings)
     pending: deque = deque()
     upcoming = iter(enumerate(batches, start=1))
 
@@ -499,7 +501,7 @@ def _load_transform_write(
         raw, duplicates = split_duplicates(raw, known)
         if not raw.height:
             future = None
-        elif settings.dask_address:
+        elif ahead:
             future = transform_batch.submit(raw, settings, run_id, started)
         else:  # in this process and thread, as a plain task call
             future = _Done(transform_batch(raw, settings, run_id, started))
@@ -512,14 +514,14 @@ def _load_transform_write(
         while pending:
             number, files, rejections, future = pending.popleft()
             tables = future.result().as_dict() if future is not None else {}
-            if settings.dask_address:  # keep the cluster busy while this batch is written
+            if ahead:  # keep the workers busy while this batch is validated and written
                 submit_next()
             quarantine = quarantine_rows(rejections, run_id, started, version)
             to_check = {**tables, "quarantine": quarantine}
             validation_frames.append(validate_batch(to_check, run_id))
             written = write_batch(candidate, to_check)
             _count_written(summary, written, quarantine)
-            if not settings.dask_address:  # one batch in memory at a time
+            if not ahead:  # one batch in memory at a time
                 submit_next()
             if tables:
                 summary.new_incidents += tables["incidents"].head(100).to_dicts()

@@ -66,6 +66,14 @@ def in_flight(settings: Settings) -> int:
     return max(2, settings.nlp_workers) + 1 if settings.dask_address else 1
 
 
+def overlapped(settings: Settings) -> bool:
+    """Whether transform batches run beside the flow's own work: on a Dask cluster, and in
+    local worker processes, which transform the next batch while the flow validates and
+    writes this one (its thread only waits for them). A transform in the flow's own
+    process would merely take turns with that work, so it runs in line."""
+    return bool(settings.dask_address) or settings.nlp_workers > 1
+
+
 def shard_bounds(text_lengths: list[int], shards: int) -> list[tuple[int, int]]:
     """Cut documents (their text lengths, in order) into at most ``shards`` contiguous,
     non-empty ``[start, end)`` ranges of about equal total length."""
