@@ -135,6 +135,43 @@ def test_local_worker_processes_equal_one_process(prefect_api, tmp_path, monkeyp
         assert actual[table].equals(expected[table], null_equal=True), f"{table}: 2 workers != 1"
 
 
+def test_local_workers_transform_the_next_batch_while_the_flow_writes_this_one(
+    prefect_api, tmp_path, monkeypatch
+):
+    """With worker processes the flow submits the next batch's transform before it validates
+    and writes the current one; the tables still equal the one-process run in the same chunks."""
+    import flows.ingest as ingest_module
+    import flows.parallel as parallel
+
+    monkeypatch.setenv("SITREP_CHUNK_DOCUMENTS", "10")  # 23 seeds -> 3 batches
+    monkeypatch.setattr(parallel, "MIN_SHARD_DOCUMENTS", 2)
+    events: list[str] = []
+    transform, write_batch = ingest_module.transform, ingest_module.write_batch
+
+    def recording_transform(raw, *args, **kwargs):
+        events.append(f"transform {raw.height}")
+        return transform(raw, *args, **kwargs)
+
+    def recording_write(candidate, tables):
+        written = write_batch(candidate, tables)
+        events.append(f"written {tables['documents'].height if 'documents' in tables else 0}")
+        return written
+
+    monkeypatch.setattr(ingest_module, "transform", recording_transform)
+    monkeypatch.setattr(ingest_module, "write_batch", recording_write)
+    one = run(tmp_path / "one" / "sitrep.duckdb", None, nlp_workers=1)
+    assert events == ["transform 10", "written 10", "transform 10", "written 10", "transform 3", "written 3"]
+    events.clear()
+    run(tmp_path / "two" / "sitrep.duckdb", None, nlp_workers=2)
+    assert events == ["transform 10", "transform 10", "written 10", "transform 3", "written 10", "written 3"]
+    assert parallel._POOLS == {}, "the worker processes outlived the run"
+    expected = content(tmp_path / "one" / "sitrep.duckdb")
+    actual = content(tmp_path / "two" / "sitrep.duckdb")
+    assert one["documents_new"] == 23
+    for table in TABLES:
+        assert actual[table].equals(expected[table], null_equal=True), f"{table}: 2 workers != 1"
+
+
 def test_shards_are_contiguous_balanced_and_never_empty():
     from flows.parallel import shard_bounds
 
