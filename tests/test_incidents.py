@@ -584,3 +584,24 @@ def test_a_spelling_variant_alone_in_a_note_stands(resources):
         "Report\n\nIsraeli forces fired tear gas canisters at Palestinian farmers in their lands east of Khuzaa.",
     )
     assert (rows[0]["location"], rows[0]["country"]) == ("Khuzā‘ah", "Palestine")
+
+
+def test_play_in_a_sports_report_is_no_event_but_violence_around_it_is(resources):
+    report = (
+        "Chelsea 2-1 Arsenal\n\nChelsea's Champions League clash with Barcelona comes next week. "
+        "Rooney's low shot beat the goalkeeper in the first half, and Arsenal rarely threatened "
+        "after the break. The striker's second goal sealed the league title.\n\n"
+        "Police arrested 12 fans after the match, and a supporter was stabbed outside the stadium."
+    )
+    rows = incidents_of(resources, report)
+    assert sorted((r["sub_event_type"], r["trigger"]) for r in rows) == [
+        ("Arrests", "arrested"),
+        ("Mob violence", "stabbed"),
+    ]
+    # a bombing at a stadium is still one, in a report with sports words
+    rows = incidents_of(
+        resources,
+        "Stadium attack\n\nA suicide bomber attacked a football stadium during a league match on "
+        "Sunday, killing 12 fans before the cup final, police said; the goalkeeper was unhurt.",
+    )
+    assert [(r["sub_event_type"], r["fatalities"]) for r in rows] == [("Suicide bomb", 12)]

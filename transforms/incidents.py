@@ -42,6 +42,7 @@ import polars as pl
 from transforms.dates import DateMention, dateline_end, find_date
 from transforms.fatalities import find_detained, find_fatalities
 from transforms.geocode import COMPASS_PREFIX, MAJOR_CITY, REGION_KINDS, SUBDIVISION_WORDS, Geocoder, Place
+from transforms.ner_rules import is_sports_text
 from transforms.resources import (
     affiliation_pattern,
     capital_keys,
@@ -1642,9 +1643,41 @@ def detect_incidents(
             )
         )
     rows = _without_idle_warnings(rows, sentence_texts, by_sentence, rules, geocoder)
+    rows = _without_sports_metaphors(rows, doc_sentences)
     if not rows:
         return conform(pl.DataFrame(schema=INCIDENTS), INCIDENTS)
     return conform(pl.DataFrame(rows, schema=INCIDENTS, strict=False), INCIDENTS)
+
+
+# the words of conflict that sports reports use for play: "a low shot", "Chelsea's clash with
+# Barcelona", "threatened the defence", "stormed to victory", "lodge a protest"
+_SPORTS_METAPHORS = frozenset(
+    """shot shots shootout snap-shot clash clashes clashed attack attacks attacked attacking
+    threat threats threaten threatens threatened threatening struck blast blasted battle battles
+    battled fought fight fights fighting protest protests protested against demonstrated stormed
+    beat beating beaten offensive bombarded skirmish skirmishes fired firing war raid""".split()
+)
+
+
+def _without_sports_metaphors(rows: list[dict], doc_sentences: pl.DataFrame) -> list[dict]:
+    """In a sports report (``is_sports_text``), a shot, clash, attack, threat or protest
+    without deaths or weapons is play, not an event ("Rooney met Neville's cross with a low
+    shot", "Chelsea's clash with Barcelona"). Arrests, stabbings and riots by fans stay."""
+
+    def metaphor(r: dict) -> bool:
+        first = (r["trigger"] or "").split(maxsplit=1)[0].lower() if r["trigger"] else ""
+        return first in _SPORTS_METAPHORS and not r["fatalities"] and not r["weapons"]
+
+    docs = {r["doc_id"] for r in rows if metaphor(r)}
+    if not docs:
+        return rows
+    texts = (
+        doc_sentences.filter(pl.col("doc_id").is_in(list(docs)))
+        .group_by("doc_id")
+        .agg(pl.col("text").str.join(" "))
+    )
+    sports = {doc_id for doc_id, text in texts.iter_rows() if is_sports_text(text)}
+    return [r for r in rows if not (r["doc_id"] in sports and metaphor(r))]
 
 
 _BARE_WARNING = re.compile(
