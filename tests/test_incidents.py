@@ -605,3 +605,35 @@ def test_play_in_a_sports_report_is_no_event_but_violence_around_it_is(resources
         "Sunday, killing 12 fans before the cup final, police said; the goalkeeper was unhurt.",
     )
     assert [(r["sub_event_type"], r["fatalities"]) for r in rows] == [("Suicide bomb", 12)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "At a trade fair in Cannes, Samsung demonstrated a phone using the new chip.",
+        "The calculations demonstrated what many analysts already knew.",
+        "European firms have protested that US laws make Wall Street listings too costly.",
+        "Vodafone found it hard to satisfy Japan's technologically demanding mobile users.",
+        "The Tories opposed the house arrest powers in the new bill.",
+        "The court issued an arrest warrant for the former minister on Monday.",
+        "Law lords ruled against detention without trial at Belmarsh prison.",
+        "Members urged a task force to tackle deaths in police cells and detention centres.",
+    ],
+)
+def test_words_of_protest_and_arrest_in_other_senses_are_no_events(resources, text):
+    assert incidents_of(resources, f"Report\n\n{text}") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_event_type", "modality"),
+    [
+        ("Hundreds of doctors demonstrated outside the ministry in Lagos on Monday.", "Peaceful protest", "asserted"),
+        ("On 4 May 2020, merchants demonstrated to ask for help in Penjamo, Guanajuato.", "Peaceful protest", "asserted"),
+        ("Farmers staged a sit-in in Haflong demanding the release of their leaders.", "Peaceful protest", "asserted"),
+        ("Police confirmed the detention of two activists in Minsk on Friday.", "Arrests", "asserted"),
+        ("Under the new act, terror suspects can be detained without trial in British jails.", "Arrests", "hypothetical"),
+    ],
+)  # fmt: skip
+def test_protests_and_arrests_still_read_as_such(resources, text, sub_event_type, modality):
+    rows = incidents_of(resources, f"Report\n\n{text}")
+    assert [(r["sub_event_type"], r["modality"]) for r in rows] == [(sub_event_type, modality)]

@@ -102,7 +102,8 @@ _NEGATION = re.compile(
 # Modal verbs are matched in lower case only: "May" is a month, "Will" a name.
 _HYPOTHETICAL = re.compile(
     r"\b(?:would|could|might|may|will|shall)\b"
-    r"|\b(?i:if|unless|in case|plans? to|planning to|planned to|prepar\w* to|ready to|threaten\w* to|intends? to|vow\w* to|possible|potential|risk of)\b"
+    r"|\b(?i:if|unless|in case|plans? to|planning to|planned to|prepar\w* to|ready to|threaten\w* to|intends? to|vow\w* to|possible|potential|risk of"
+    r"|can|cannot|can't|should|powers? to|the right to)\b"
 )
 _SUPPLIER_SUFFIX = re.compile(
     r"^-(?:supplied|made|provided|built|donated|manufactured|produced|designed|funded|based)\b"
