@@ -637,3 +637,16 @@ def test_words_of_protest_and_arrest_in_other_senses_are_no_events(resources, te
 def test_protests_and_arrests_still_read_as_such(resources, text, sub_event_type, modality):
     rows = incidents_of(resources, f"Report\n\n{text}")
     assert [(r["sub_event_type"], r["modality"]) for r in rows] == [(sub_event_type, modality)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Dame Julie, who shot to fame as the nanny in the 1964 Disney movie, saw the musical in London.",
+        "The director shot many films about online gaming in Seoul last year.",
+        "The party is planning a mail shot campaign in Leeds.",
+        "Mr Blair shot basketball hoops with students in London.",
+    ],
+)
+def test_a_shot_that_is_no_gunfire_is_no_event(resources, text):
+    assert incidents_of(resources, f"Report\n\n{text}") == []
