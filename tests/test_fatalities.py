@@ -98,3 +98,14 @@ def test_detained_counts(sentence, expected):
     from transforms.fatalities import find_detained
 
     assert find_detained(sentence) == expected
+
+
+def test_counts_and_dates_in_letters_that_lower_case_apart_are_still_read():
+    from datetime import date
+
+    from transforms.dates import find_dates
+
+    assert find_fatalities("Five soldiers were KİLLED")[0] == 5  # a Turkish dotted capital I
+    assert find_fatalities("two were ſlain")[0] == 2  # a long s
+    assert [m.value for m in find_dates("on FRİDAY", date(2020, 5, 6))] == [date(2020, 5, 1)]
+    assert [m.value for m in find_dates("on ſunday", date(2020, 5, 6))] == [date(2020, 5, 3)]

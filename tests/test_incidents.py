@@ -650,3 +650,32 @@ def test_protests_and_arrests_still_read_as_such(resources, text, sub_event_type
 )
 def test_a_shot_that_is_no_gunfire_is_no_event(resources, text):
     assert incidents_of(resources, f"Report\n\n{text}") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "sub_event_type", "modality"),
+    [
+        ("Police took 12 opposition supporters into detention in Minsk on Friday.", "Arrests", "asserted"),
+        ("Thousands demonstrated this afternoon in front of the parliament in Nairobi.", "Peaceful protest", "asserted"),
+        ("Thousands protested that day in Nairobi against the new tax.", "Peaceful protest", "asserted"),
+        ("Crowds gathered in Khartoum on Monday, angrily demanding the resignation of the governor.", "Peaceful protest", "asserted"),
+        ("A suicide car bomber struck an army checkpoint in Mogadishu on Sunday.", "Suicide bomb", "asserted"),
+        ("Residents said they cannot return home after shelling killed five people in Donetsk on Monday.", "Shelling/artillery/missile attack", "asserted"),
+    ],
+)  # fmt: skip
+def test_what_the_new_guards_must_keep(resources, text, sub_event_type, modality):
+    rows = incidents_of(resources, f"Report\n\n{text}")
+    assert (rows[0]["sub_event_type"], rows[0]["modality"]) == (sub_event_type, modality)
+
+
+def test_violence_in_a_sports_report_with_armed_actors_or_crowds_stays(resources):
+    report = (
+        "Togo team bus attacked\n\nThe Togo football team arrived for the Africa Cup of Nations "
+        "tournament. Separatist rebels attacked the bus carrying the team in Cabinda on Friday. "
+        "Thousands of football fans protested outside the stadium on Saturday, the league said."
+    )
+    rows = incidents_of(resources, report)
+    assert [(r["sub_event_type"], r["trigger"]) for r in rows] == [
+        ("Armed clash", "attacked"),
+        ("Peaceful protest", "protested"),
+    ]

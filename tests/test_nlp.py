@@ -101,3 +101,21 @@ def test_a_phrase_with_two_readings_is_a_lexicon_error(monkeypatch):
     monkeypatch.setattr(nlp_module, "ruler_patterns", lambda: [patterns[0], (*patterns[1][:2], doubled)])
     with pytest.raises(ValueError, match="is both"):
         TextRuler(load_nlp(with_model=False))
+
+
+def test_text_ruler_offsets_hold_where_lower_casing_changes_a_characters_bytes():
+    # the Kelvin sign and the ohm sign are three bytes; their lower cases ("k", "ω") fewer
+    texts = [
+        "Cooled to 4 \u212a tanks advanced.",
+        "A 10\u2126 load. Rebels fired mortars and tanks advanced.",
+    ]
+    nlp = load_nlp(with_model=False)
+    expected = [
+        [(e.start_char, e.end_char, e.label_, e.ent_id_) for e in doc.ents] for doc in nlp.pipe(texts)
+    ]
+    found = [[(m.start, m.end, m.label, m.category) for m in ms] for ms in TextRuler(nlp)(texts)]
+    assert (
+        found
+        == expected
+        == [[(14, 19, "WEAPON", "armour")], [(25, 32, "WEAPON", "mortar"), (37, 42, "WEAPON", "armour")]]
+    )

@@ -11,6 +11,7 @@ Nothing is guessed without a publication date to resolve against, except explici
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -99,6 +100,14 @@ _NEEDS_DIGIT = frozenset(("iso", "dmy", "mdy", "dm", "md", "year"))
 _NEEDS_MONTH = frozenset(("dmy", "mdy", "dm", "md", "month"))
 
 
+def fold(text: str) -> str:
+    """Lower case as the patterns' IGNORECASE matches it: "ſ" (long s) is "s", "K" (Kelvin)
+    is "k", "İ" and "ı" are "i" (str.lower() alone keeps them apart)."""
+    if text.isascii():
+        return text.lower()
+    return unicodedata.normalize("NFKC", text).replace("İ", "I").replace("ı", "i").lower()
+
+
 def _could_match(kind: str, lowered: str, digit: bool, month: bool) -> bool:
     if (kind in _NEEDS_DIGIT and not digit) or (kind in _NEEDS_MONTH and not month):
         return False
@@ -107,7 +116,7 @@ def _could_match(kind: str, lowered: str, digit: bool, month: bool) -> bool:
 
 
 def _month(match: re.Match[str]) -> int:
-    name = match.group("month").lower().rstrip(".")
+    name = fold(match.group("month")).rstrip(".")
     return MONTHS.get(name) or MONTHS[name[:3]]
 
 
@@ -144,7 +153,7 @@ def _resolve(match: re.Match[str], kind: str, published: date | None) -> tuple[d
         days = int(count) if count.isdigit() else _NUMBER_WORDS[count]
         return published - timedelta(days=days), "day"
     if kind == "weekday":
-        weekday = WEEKDAYS[match.group("weekday").lower()]
+        weekday = WEEKDAYS[fold(match.group("weekday"))]
         back = (published.weekday() - weekday) % 7
         if match.group(0).lower().startswith("last") and back == 0:
             back = 7
@@ -170,7 +179,7 @@ def _resolve(match: re.Match[str], kind: str, published: date | None) -> tuple[d
 def find_dates(sentence: str, published: date | None) -> list[DateMention]:
     """All date expressions in the sentence, in text order. Without a publication date,
     relative expressions are returned with ``value=None`` (stated but not resolvable)."""
-    lowered = sentence.lower()
+    lowered = fold(sentence)
     digit, month = _DIGIT.search(sentence) is not None, _MONTH_WORD.search(sentence) is not None
     found: dict[int, DateMention] = {}
     taken: list[tuple[int, int]] = []

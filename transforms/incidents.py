@@ -102,8 +102,12 @@ _NEGATION = re.compile(
 # Modal verbs are matched in lower case only: "May" is a month, "Will" a name.
 _HYPOTHETICAL = re.compile(
     r"\b(?:would|could|might|may|will|shall)\b"
-    r"|\b(?i:if|unless|in case|plans? to|planning to|planned to|prepar\w* to|ready to|threaten\w* to|intends? to|vow\w* to|possible|potential|risk of"
-    r"|can|cannot|can't|should|powers? to|the right to)\b"
+    r"|\b(?i:if|unless|in case|plans? to|planning to|planned to|prepar\w* to|ready to|threaten\w* to|intends? to|vow\w* to|possible|potential|risk of)\b"
+)
+# "suspects can be detained", "who cannot be arrested": a modal right before the trigger (not
+# "they cannot return home after shelling killed five", "as far as we can tell, gunmen killed")
+_MODAL_BEFORE = re.compile(
+    r"\b(?:can|cannot|can't|should)(?:\s+(?:not|be|also|now|still|only|then))*\s+$", re.IGNORECASE
 )
 _SUPPLIER_SUFFIX = re.compile(
     r"^-(?:supplied|made|provided|built|donated|manufactured|produced|designed|funded|based)\b"
@@ -1358,7 +1362,7 @@ def _incidents_for_sentence(
                 modality = "threatened"
             elif _NEGATION.search(before[-40:]):
                 modality = "denied"
-            elif _HYPOTHETICAL.search(before[-60:]):
+            elif _HYPOTHETICAL.search(before[-60:]) or _MODAL_BEFORE.search(before[-40:]):
                 modality = "hypothetical"
             else:
                 modality = "asserted"
@@ -1644,7 +1648,7 @@ def detect_incidents(
             )
         )
     rows = _without_idle_warnings(rows, sentence_texts, by_sentence, rules, geocoder)
-    rows = _without_sports_metaphors(rows, doc_sentences)
+    rows = _without_sports_metaphors(rows, doc_sentences, sentence_texts)
     if not rows:
         return conform(pl.DataFrame(schema=INCIDENTS), INCIDENTS)
     return conform(pl.DataFrame(rows, schema=INCIDENTS, strict=False), INCIDENTS)
@@ -1660,24 +1664,48 @@ _SPORTS_METAPHORS = frozenset(
 )
 
 
-def _without_sports_metaphors(rows: list[dict], doc_sentences: pl.DataFrame) -> list[dict]:
+# armed actors: what makes "attacked" or "fired on" in a report on sport an attack
+_ARMED_ACTORS = re.compile(
+    r"\b(?:troops?|soldiers?|army|military|militants?|rebels?|insurgents?|gunm[ae]n|fighters|militias?|"
+    r"militiamen|jihadists?|terrorists?|armed|guerrillas?|paramilitar(?:y|ies)|police(?:men)?|"
+    r"security forces|bandits|attackers|assailants|separatists?|bombers?)\b",
+    re.IGNORECASE,
+)
+_CROWD = re.compile(
+    r"\b(?:fans|supporters|crowds?|hundreds|thousands|dozens|residents|people|protesters)\b", re.IGNORECASE
+)
+
+
+def _without_sports_metaphors(
+    rows: list[dict], doc_sentences: pl.DataFrame, sentence_texts: dict[str, str]
+) -> list[dict]:
     """In a sports report (``is_sports_text``), a shot, clash, attack, threat or protest
-    without deaths or weapons is play, not an event ("Rooney met Neville's cross with a low
-    shot", "Chelsea's clash with Barcelona"). Arrests, stabbings and riots by fans stay."""
+    is play, not an event ("Rooney met Neville's cross with a low shot", "Chelsea's clash
+    with Barcelona"), unless it states deaths (even none), names weapons, or its sentence
+    names armed actors ("rebels attacked the bus carrying the football team") or, for a
+    protest, a crowd ("fans protested outside the stadium").
+    Arrests, stabbings and riots by fans stay."""
 
     def metaphor(r: dict) -> bool:
         first = (r["trigger"] or "").split(maxsplit=1)[0].lower() if r["trigger"] else ""
-        return first in _SPORTS_METAPHORS and not r["fatalities"] and not r["weapons"]
+        sentence = sentence_texts.get(r["sentence_id"], "")
+        return (
+            first in _SPORTS_METAPHORS
+            and r["fatalities"] is None
+            and not r["weapons"]
+            and not _ARMED_ACTORS.search(sentence)
+            and not (r["event_type"] == "Protests" and _CROWD.search(sentence))
+        )
 
     docs = {r["doc_id"] for r in rows if metaphor(r)}
     if not docs:
         return rows
-    texts = (
+    documents = (
         doc_sentences.filter(pl.col("doc_id").is_in(list(docs)))
         .group_by("doc_id")
         .agg(pl.col("text").str.join(" "))
     )
-    sports = {doc_id for doc_id, text in texts.iter_rows() if is_sports_text(text)}
+    sports = {doc_id for doc_id, text in documents.iter_rows() if is_sports_text(text)}
     return [r for r in rows if not (r["doc_id"] in sports and metaphor(r))]
 
 

@@ -210,7 +210,8 @@ class TextRuler:
             phrases = haystack.str.extract_many(patterns, overlapping=True).to_list()
             for i, (starts, hits) in enumerate(zip(offsets, phrases, strict=True)):
                 if starts:
-                    found[i] = self._settle(texts[i], found[i], starts, hits, table, lower)
+                    searched = lowered[i] if lower else texts[i]
+                    found[i] = self._settle(texts[i], searched, found[i], starts, hits, table, lower)
         for i, text in enumerate(texts):
             if not plain[i]:
                 found[i] = [
@@ -218,11 +219,14 @@ class TextRuler:
                 ]
         return found
 
-    def _settle(self, text, taken, byte_starts, phrases, table, lower) -> list[Mention]:
+    def _settle(self, text, searched, taken, byte_starts, phrases, table, lower) -> list[Mention]:
         """Add one ruler's aligned finds to the mentions ``taken`` so far: longest first,
-        then earliest, none overlapping a mention already there."""
-        ascii_text = text.isascii()
-        encoded = None if ascii_text else text.encode()
+        then earliest, none overlapping a mention already there. The offsets are bytes of
+        the ``searched`` text (the lower-cased one for the lower-case ruler: "K", the Kelvin
+        sign, is three bytes and its lower case one), which has as many characters as
+        ``text``."""
+        ascii_text = searched.isascii()
+        encoded = None if ascii_text else searched.encode()
         matches = set()
         for byte_start, phrase in zip(byte_starts, phrases, strict=True):
             start = byte_start if ascii_text else len(encoded[:byte_start].decode())
