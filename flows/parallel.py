@@ -69,8 +69,10 @@ def in_flight(settings: Settings) -> int:
 def overlapped(settings: Settings) -> bool:
     """Whether transform batches run beside the flow's own work: on a Dask cluster, and in
     local worker processes, which transform the next batch while the flow validates and
-    writes this one (its thread only waits for them). A transform in the flow's own
-    process would merely take turns with that work, so it runs in line."""
+    writes this one (the flow's thread only waits for them). Without worker processes a
+    transform in the flow's own process would merely take turns with that work, so it runs
+    in line. (A batch too small to share that comes before the workers are up is still
+    transformed on that thread, in the flow's process, beside the validation.)"""
     return bool(settings.dask_address) or settings.nlp_workers > 1
 
 

@@ -248,7 +248,7 @@ class Geocoder:
         if not found and key.endswith("s"):
             # "Syrias second city": a possessive that lost its apostrophe names the country
             found = [item for item in self.candidates(key[:-1]) if item[1]["kind"] == "country"]
-        spelled_alike = not found
+        spelled_alike = not found  # what is found from here on is spelled otherwise
         if not found:
             found = [
                 item

@@ -1687,7 +1687,7 @@ def _without_sports_metaphors(
     Arrests, stabbings and riots by fans stay."""
 
     def metaphor(r: dict) -> bool:
-        first = (r["trigger"] or "").split(maxsplit=1)[0].lower() if r["trigger"] else ""
+        first = r["trigger"].split(maxsplit=1)[0].lower() if r["trigger"] else ""
         sentence = sentence_texts.get(r["sentence_id"], "")
         return (
             first in _SPORTS_METAPHORS
