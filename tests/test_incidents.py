@@ -618,9 +618,13 @@ def test_play_in_a_sports_report_is_no_event_but_violence_around_it_is(resources
         "The court issued an arrest warrant for the former minister on Monday.",
         "Law lords ruled against detention without trial at Belmarsh prison.",
         "Members urged a task force to tackle deaths in police cells and detention centres.",
+        "Dame Julie, who shot to fame as the nanny in the 1964 Disney movie, saw the musical in London.",
+        "The director shot many films about online gaming in Seoul last year.",
+        "The party is planning a mail shot campaign in Leeds.",
+        "Mr Blair shot basketball hoops with students in London.",
     ],
 )
-def test_words_of_protest_and_arrest_in_other_senses_are_no_events(resources, text):
+def test_words_of_protest_arrest_and_shooting_in_other_senses_are_no_events(resources, text):
     assert incidents_of(resources, f"Report\n\n{text}") == []
 
 
@@ -632,29 +636,6 @@ def test_words_of_protest_and_arrest_in_other_senses_are_no_events(resources, te
         ("Farmers staged a sit-in in Haflong demanding the release of their leaders.", "Peaceful protest", "asserted"),
         ("Police confirmed the detention of two activists in Minsk on Friday.", "Arrests", "asserted"),
         ("Under the new act, terror suspects can be detained without trial in British jails.", "Arrests", "hypothetical"),
-    ],
-)  # fmt: skip
-def test_protests_and_arrests_still_read_as_such(resources, text, sub_event_type, modality):
-    rows = incidents_of(resources, f"Report\n\n{text}")
-    assert [(r["sub_event_type"], r["modality"]) for r in rows] == [(sub_event_type, modality)]
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "Dame Julie, who shot to fame as the nanny in the 1964 Disney movie, saw the musical in London.",
-        "The director shot many films about online gaming in Seoul last year.",
-        "The party is planning a mail shot campaign in Leeds.",
-        "Mr Blair shot basketball hoops with students in London.",
-    ],
-)
-def test_a_shot_that_is_no_gunfire_is_no_event(resources, text):
-    assert incidents_of(resources, f"Report\n\n{text}") == []
-
-
-@pytest.mark.parametrize(
-    ("text", "sub_event_type", "modality"),
-    [
         ("Police took 12 opposition supporters into detention in Minsk on Friday.", "Arrests", "asserted"),
         ("Thousands demonstrated this afternoon in front of the parliament in Nairobi.", "Peaceful protest", "asserted"),
         ("Thousands protested that day in Nairobi against the new tax.", "Peaceful protest", "asserted"),
@@ -663,9 +644,9 @@ def test_a_shot_that_is_no_gunfire_is_no_event(resources, text):
         ("Residents said they cannot return home after shelling killed five people in Donetsk on Monday.", "Shelling/artillery/missile attack", "asserted"),
     ],
 )  # fmt: skip
-def test_what_the_new_guards_must_keep(resources, text, sub_event_type, modality):
+def test_protests_arrests_and_attacks_still_read_as_such(resources, text, sub_event_type, modality):
     rows = incidents_of(resources, f"Report\n\n{text}")
-    assert (rows[0]["sub_event_type"], rows[0]["modality"]) == (sub_event_type, modality)
+    assert [(r["sub_event_type"], r["modality"]) for r in rows] == [(sub_event_type, modality)]
 
 
 def test_violence_in_a_sports_report_with_armed_actors_or_crowds_stays(resources):
