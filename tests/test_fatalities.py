@@ -109,3 +109,10 @@ def test_counts_and_dates_in_letters_that_lower_case_apart_are_still_read():
     assert find_fatalities("two were ſlain")[0] == 2  # a long s
     assert [m.value for m in find_dates("on FRİDAY", date(2020, 5, 6))] == [date(2020, 5, 1)]
     assert [m.value for m in find_dates("on ſunday", date(2020, 5, 6))] == [date(2020, 5, 3)]
+
+
+def test_an_order_carried_out_is_no_killing():
+    assert find_fatalities("Police executed an arrest warrant at the house.") == (None, None)
+    assert find_fatalities("The army executed the plan on Monday.") == (None, None)
+    assert find_fatalities("Militants executed a prisoner.")[0] == 1
+    assert find_fatalities("IS executed 12 men in Raqqa.")[0] == 12

@@ -622,6 +622,7 @@ def test_play_in_a_sports_report_is_no_event_but_violence_around_it_is(resources
         "The director shot many films about online gaming in Seoul last year.",
         "The party is planning a mail shot campaign in Leeds.",
         "Mr Blair shot basketball hoops with students in London.",
+        "Police executed a search warrant at a house in Lagos on Monday.",
     ],
 )
 def test_words_of_protest_arrest_and_shooting_in_other_senses_are_no_events(resources, text):

@@ -47,11 +47,16 @@ _VICTIMS = (
 _DEATH = r"(?:killed|dead|died|slain|massacred|executed|murdered|beheaded|lost their lives|were killed|was killed|have been killed|had been killed|shot dead|gunned down|perished|deaths?|fatalities|bodies)"
 
 _ARTICLES = ("a", "an")
+# "executed an arrest warrant", "executed the plan": carried out, not put to death
+_NOT_A_KILLING = (
+    r"(?!\s+(?:an?|the|this|that|its|their)\s+(?:\w+\s+)?(?:warrants?|orders?|plans?|operations?|contracts?|deals?"
+    r"|agreements?|transactions?|trades?|strateg(?:y|ies)|programmes?|programs?|moves?|manoeuvres?|maneuvers?)\b)"
+)
 _PATTERNS = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
         # "killing 12 people", "killed at least 5 soldiers" (not "killed 2, injured 43 others")
-        rf"\b(?:killing|killed|kills|kill|claimed the lives of|claiming the lives of|executed|executing|massacred|murdered|beheaded)\s+(?:{_QUALIFIER})?(?P<n>{NUMBER})\b(?!\s*(?:%|percent|km|kilomet|miles?|metres?|meters?|years?|days?|hours?|minutes?|times))(?:\s+{_VICTIMS})?(?!\s+(?:were\s+|others\s+)?(?:injured|wounded|hurt))",
+        rf"\b(?:killing|killed|kills|kill|claimed the lives of|claiming the lives of|(?:executed|executing){_NOT_A_KILLING}|massacred|murdered|beheaded)\s+(?:{_QUALIFIER})?(?P<n>{NUMBER})\b(?!\s*(?:%|percent|km|kilomet|miles?|metres?|meters?|years?|days?|hours?|minutes?|times))(?:\s+{_VICTIMS})?(?!\s+(?:were\s+|others\s+)?(?:injured|wounded|hurt))",
         # "leaving 3 dead", "left 12 people dead"
         rf"\b(?:leaving|left)\s+(?:{_QUALIFIER})?(?P<n>{NUMBER})\s+(?:{_VICTIMS}\s+)?dead\b",
         # "12 people were killed", "five soldiers died", "3 dead"
