@@ -1697,7 +1697,8 @@ def _without_sports_metaphors(
             and not (r["event_type"] == "Protests" and _CROWD.search(sentence))
         )
 
-    docs = {r["doc_id"] for r in rows if metaphor(r)}
+    metaphors = [metaphor(r) for r in rows]
+    docs = {r["doc_id"] for r, played in zip(rows, metaphors, strict=True) if played}
     if not docs:
         return rows
     documents = (
@@ -1706,7 +1707,7 @@ def _without_sports_metaphors(
         .agg(pl.col("text").str.join(" "))
     )
     sports = {doc_id for doc_id, text in documents.iter_rows() if is_sports_text(text)}
-    return [r for r in rows if not (r["doc_id"] in sports and metaphor(r))]
+    return [r for r, played in zip(rows, metaphors, strict=True) if not (played and r["doc_id"] in sports)]
 
 
 _BARE_WARNING = re.compile(
