@@ -73,8 +73,11 @@ acled (PATH: an ACLED CSV export)
       Countries compare by ISO code (gold names resolved with sitrep's own country
       lexicon, else by name); admin1 and location by :func:`transforms.metrics.places_match`
       (accents, case, punctuation, kind words like "province" and article words like
-      "al" ignored; transliteration variants tolerated through a consonant skeleton). No
-      alias list is derived from the gold file.
+      "al" ignored; compass words read in English, "Sud-Kivu" = "South Kivu";
+      transliteration variants tolerated through a consonant skeleton of at least three
+      consonants, or of any length for admin1 names once the countries matched, unless
+      the gold name is exactly another region's name in the gazetteer: "Dar'a" =
+      "Daraa"). No alias list is derived from the gold file.
     - ``geo_error_km_median``: median great-circle distance between the primary incident's
       coordinates and the nearest of the note's rows with ``geo_precision`` 1, over notes
       having both (``geo_error_notes`` counts them).
@@ -105,7 +108,8 @@ isaf (PATH: the ISAF press release JSONL ``{idx, first_line, text, gold}``)
       event_date equals ``gold.start_date``.
     - ``province_accuracy``: among documents with a primary incident and a gold province,
       share whose primary admin1 matches a gold province (:func:`places_match`, so
-      "Kandahar Province" matches "kandahar").
+      "Kandahar Province" matches "kandahar", and as ACLED's admin1 with Afghanistan as
+      the country: "Ghowr" matches "ghor").
     - ``event_type_precision/recall/f1``: micro-averaged multi-label scores of ISAF event
       types predicted from the document's asserted incidents: Air/drone strike ->
       airstrike; an attack on civilians (Violence against civilians, or actor2
@@ -624,6 +628,20 @@ class Predictions:
     tables: Tables
     seconds: float  # inside build_tables
     stage_seconds: dict[str, float]
+    # (country code, folded name) of every first-level region the gazetteer names
+    region_keys: frozenset[tuple[str, str]] = frozenset()
+
+    def regions_match(self, predicted: str | None, gold: str | None, country_code: str | None) -> bool:
+        """Whether a predicted admin1 names the gold one (:func:`transforms.metrics.places_match`).
+        ``country_code`` is the country both are known to lie in, or None. There shorter
+        skeletons count too, unless the gold name is exactly another region's name: GeoNames
+        has Kyiv City as "Kyiv" and Kyiv Oblast as "Kiev" ("Kiev City" is the first)."""
+        same_country = (
+            country_code is not None
+            and gold is not None
+            and (country_code, metrics.fold(gold)) not in self.region_keys
+        )
+        return metrics.places_match(predicted, gold, same_country=same_country)
 
     def rows(self, table: str) -> dict[str, list[dict[str, Any]]]:
         """doc_id -> rows of a table, in text order."""
@@ -640,6 +658,7 @@ class Predictions:
 def run_pipeline(documents: list[GoldDocument], settings: Settings, label: str) -> Predictions:
     """Run the ingest transforms (``build_tables``) on the gold documents' records."""
     from transforms.pipeline import Tables, build_tables, load_resources
+    from transforms.resources import load_gazetteer
 
     started = time.perf_counter()
     resources = load_resources(settings.spacy_model, True, settings.cache_dir)
@@ -682,7 +701,10 @@ def run_pipeline(documents: list[GoldDocument], settings: Settings, label: str) 
         empty = build_tables(raw_documents_frame([]), resources, run_id=run_id, ingested_at=ingested_at)
         parts.append(empty)
     tables = Tables(**{name: pl.concat([getattr(p, name) for p in parts]) for name in parts[0].as_dict()})
-    return Predictions(tables, seconds, stages)
+    places, _ = load_gazetteer(settings.cache_dir)
+    regions = places.filter(pl.col("kind") == "admin1").select("country_code", "name").iter_rows()
+    region_keys = frozenset((code, metrics.fold(name)) for code, name in regions)
+    return Predictions(tables, seconds, stages, region_keys)
 
 
 # --------------------------------------------------------------------------- scoring helpers
@@ -895,14 +917,18 @@ def score_acled(documents: list[GoldDocument], predictions: Predictions) -> dict
             continue
         dates.append((primary["event_date"], _acled_date(first["event_date"])))
         code = primary["country_code"]
-        countries.append(
+        same_country = [
+            (code is not None and code == _country_code(r["country"]))
+            or metrics.places_match(primary["country"], r["country"])
+            for r in rows
+        ]
+        countries.append(any(same_country))
+        admin1s.append(
             any(
-                (code is not None and code == _country_code(r["country"]))
-                or metrics.places_match(primary["country"], r["country"])
-                for r in rows
+                predictions.regions_match(primary["admin1"], r["admin1"], code if same else None)
+                for r, same in zip(rows, same_country, strict=True)
             )
         )
-        admin1s.append(any(metrics.places_match(primary["admin1"], r["admin1"]) for r in rows))
         locations.append(any(metrics.places_match(primary["location"], r["location"]) for r in rows))
         actor1s.append(any(metrics.actors_agree(primary["actor1"], r["actor1"], demonyms) for r in rows))
         actor2s.append(any(metrics.actors_agree(primary["actor2"], r["actor2"], demonyms) for r in rows))
@@ -1031,7 +1057,11 @@ def score_isaf(documents: list[GoldDocument], predictions: Predictions) -> dict[
                 dates.append((primary["event_date"], date.fromisoformat(gold["start_date"])))
             names = _gold_list(gold.get("province"))
             if names:
-                provinces.append(any(metrics.places_match(primary["admin1"], n) for n in names))
+                # ISAF's provinces are Afghanistan's
+                in_afghanistan = "AF" if primary["country_code"] == "AF" else None
+                provinces.append(
+                    any(predictions.regions_match(primary["admin1"], n, in_afghanistan) for n in names)
+                )
         gold_labels.append(set(_gold_list(gold.get("event_type"))))
         predicted_labels.append(isaf_event_labels(found))
         asserted = [i for i in found if i["modality"] == "asserted"]
