@@ -283,11 +283,62 @@ def test_far_from_any_place_an_incident_is_put_in_the_documents_region_not_its_c
         ("A suicide bomber killed 15 people at the Central Market in Kandahar.", "Kandahar", "Afghanistan"),
         # a compass part of a big city: not Gaza province, Mozambique
         ("Israeli airstrikes killed 20 people in North Gaza on Monday.", "Gaza", "Palestine"),
+        # "the Capital" of a report on Afghanistan is not Venezuela's Capital District
+        # the country of foreign troops is not where they are
+        ("Coalition forces cleared a village in Kandahar province on Monday. U.S. service members searched the village and detained 20 suspected insurgents.", "Kandahar", "Afghanistan"),
+        # a possessive region names the place
+        ("International forces conducted an air strike against a Taliban commander in Kunar province's Dara Noor district.", "Konar", "Afghanistan"),
     ],
 )  # fmt: skip
 def test_what_does_not_place_an_incident(resources, text, location, country):
     first = incidents_of(resources, f"Report\n\n{text}")[0]
     assert (first["location"], first["country"]) == (location, country)
+
+
+def test_the_capital_of_a_report_is_not_a_region_called_capital(resources):
+    rows = incidents_of(
+        resources,
+        "Report\n\nA security force captured a Taliban facilitator in Kabul on Monday. Another "
+        "facilitator was detained last night in the Capital.",
+    )
+    # not Venezuela's Capital District
+    assert [(r["trigger"], r["location"], r["country"]) for r in rows] == [
+        ("captured a Taliban facilitator", "Kabul", "Afghanistan"),
+        ("detained", "Kabul", "Afghanistan"),
+    ]
+
+
+def test_a_sentence_naming_a_route_between_countries_leaves_the_report_where_it_was(resources):
+    rows = incidents_of(
+        resources,
+        "Report\n\nIn Nadir Shah Kot district, Khost province, a combined force searched for a "
+        "Haqqani leader today. He moves weapons from Pakistan to insurgents in Afghanistan. "
+        "The security force detained several suspected insurgents.",
+    )
+    arrest = only(rows, sub_event_type="Arrests")
+    assert (arrest["admin1"], arrest["country"]) == ("Khowst", "Afghanistan")
+    # one country named: the sentence keeps it (a background line of a long report)
+    rows = incidents_of(
+        resources,
+        "Report\n\nRebels attacked a checkpoint in Aleppo city on Monday. The war has gone on "
+        "across Syria for years. Jets bombed the town on Tuesday, killing five people.",
+    )
+    strike = only(rows, trigger="Jets bombed")
+    assert (strike["location"], strike["admin1"], strike["country"]) == ("Syria", None, "Syria")
+
+
+def test_a_big_city_abroad_read_from_a_spelling_variant_says_nothing_of_the_report(resources):
+    # "Katasana" sounds like Katsina, Nigeria; the report is about Afghanistan
+    rows = incidents_of(
+        resources,
+        "Insurgents Captured in Kabul, Kandahar and Zabul Provinces\n\nAn Afghan-international "
+        "security force captured a Taliban facilitator last night in Kabul. The combined security "
+        "force went to a compound outside Katasana in Musahi district and detained the facilitator.",
+    )
+    assert {(r["trigger"], r["country"]) for r in rows} == {
+        ("captured a Taliban facilitator", "Afghanistan"),
+        ("detained", "Afghanistan"),
+    }
 
 
 def test_a_region_with_an_accented_capital_closes_a_hierarchy(resources):
@@ -319,6 +370,8 @@ def test_the_gazetteer_knows_second_level_divisions_under_their_plain_names(reso
         ("Afghan and coalition forces captured the top Taliban military leader in Panjwai district yesterday.", "captured the top Taliban military leader", None),
         ("Security forces captured an Islamic Movement of Uzbekistan leader in Balkh province.", "captured an Islamic Movement of Uzbekistan leader", None),
         ("In Zhari district of Kandahar province, three suspected insurgents were captured by the patrol.", "insurgents were captured", 3),
+        # a hyphenated rank
+        ("Afghan and coalition forces captured a Haqqani Network sub-commander in Khost province.", "captured a Haqqani Network sub-commander", None),
     ],
 )  # fmt: skip
 def test_a_capture_of_people_is_an_arrest(resources, text, trigger, detained):
@@ -468,6 +521,10 @@ def test_a_warning_in_a_report_of_armed_conflict_is_a_threat(resources):
         "The party is planning a mail shot campaign in Leeds.",
         "Mr Blair shot basketball hoops with students in London.",
         "Police executed a search warrant at a house in Lagos on Monday.",
+        # a weight, and what bombs are made of, or by whom, are no explosion
+        "Also found were 80 pounds (36 kilograms) of homemade explosives in Kandahar.",
+        "The cell in Helmand stored IED-making materials and improvised explosive device components.",
+        "He is a Taliban IED facilitator known in Kandahar.",
     ],
 )
 def test_words_of_conflict_in_other_senses_are_no_events(resources, text):

@@ -156,6 +156,7 @@ ATTACK_VERBS = (
     r"kill(?:ed|ing|s)?|blew up|blow up|slammed|rained down|fell on|landed"
 )
 _ATTACK_VERB = re.compile(rf"\b(?:{ATTACK_VERBS})\b", re.IGNORECASE)
+_NUMBER_JUST_BEFORE = re.compile(r"\d[\s-]*$")
 WEAPON_SUB_EVENTS = {
     "drone": ("Explosions/Remote violence", "Air/drone strike"),
     "aircraft": ("Explosions/Remote violence", "Air/drone strike"),
@@ -419,11 +420,27 @@ class DocumentContext:
         return None
 
     def place_before(self, position: int) -> Place | None:
-        """The most precise place of the latest of the previous few sentences naming one."""
+        """The most precise place of the latest of the previous few sentences naming one.
+        Where that sentence names only countries, and several ("from Pakistan to
+        Afghanistan": a route, not where the report is), a town or region of one of them
+        named earlier in the window is more precise ("in Nadir Shah Kot district, Khost
+        province, ... He moves weapons from Pakistan to insurgents in Afghanistan. The
+        security force detained ...": Khost). A sentence naming one country ("across
+        Syria") keeps it: a background sentence of a long report is often about the war as
+        a whole."""
+        latest: Place | None = None
         for earlier in range(position - 1, max(-1, position - 1 - CARRY_PLACE_SENTENCES), -1):
-            if self.found.get(earlier):
-                return min((place for _, place in self.found[earlier]), key=lambda p: p.precision)
-        return None
+            if not self.found.get(earlier):
+                continue
+            best = min((place for _, place in self.found[earlier]), key=lambda p: p.precision)
+            if latest is None:
+                countries = {place.country_code for _, place in self.found[earlier]}
+                if best.kind != "country" or len(countries) < 2:
+                    return best
+                latest = best
+            elif best.kind != "country" and best.country_code in countries:
+                return best
+        return latest
 
 
 # --------------------------------------------------------------------------- helpers
@@ -694,11 +711,15 @@ def _without_demonym(text: str) -> str:
 
 
 def _model_place(mention: Mention) -> Mention:
-    """A place mention of the model, without a nationality it ran into."""
-    text = _without_demonym(mention.text)
+    """A place mention of the model, without a nationality it ran into or a possessive
+    ("Kunar province's Dara Noor district")."""
+    text = _POSSESSIVE_END.sub("", _without_demonym(mention.text))
     if text == mention.text:
         return mention
     return replace(mention, end=mention.start + len(text), text=text, name=text)
+
+
+_POSSESSIVE_END = re.compile(r"(?<=\w)['’]s$")
 
 
 def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
@@ -803,6 +824,13 @@ def _sentence_places(
             sentence, m.end
         ):
             continue  # "Syrian state TV", "the Syrian province of Aleppo": a nationality
+        if _FORCE_NOUN_AFTER.match(sentence, m.end) and geocoder.country_of(
+            sentence[m.start : m.end]
+        ) not in (
+            None,
+            *context.countries[:1],
+        ):
+            continue  # "U.S. service members searched the village" in a report on Afghanistan
         if _metonym(sentence, m, geocoder):
             continue  # "Washington accuses the regime", "accused Damascus of": a government
         region = slots[m.start] > 0
@@ -811,7 +839,8 @@ def _sentence_places(
             and not _REGION_WORD_AFTER.match(sentence[m.end : m.end + 20])
             and not region
         ):
-            continue  # "in Southern, Eastern Afghanistan": a direction, not Malawi's Southern Region
+            continue  # "in Southern, Eastern Afghanistan": a direction, not Malawi's Southern Region;
+            # "in the Capital": Kabul, not Venezuela's Capital District
         prefix = sentence[max(0, m.start - 40) : m.start]
         near = bool(_NEAR.search(prefix))
         text = sentence[m.start : m.end]
@@ -946,9 +975,11 @@ def _metonym(sentence: str, mention: Mention, geocoder: Geocoder) -> bool:
     return name_key(name) in capital_keys() or geocoder.country_of(name) is not None
 
 
+# Words that name a region only with a region word after them ("Southern Region", "Capital
+# District"): alone they are a direction or "the capital" of the country in question.
 _COMPASS_WORDS = frozenset(
     "north south east west northern southern eastern western central northeast northwest "
-    "southeast southwest north-east north-west south-east south-west".split()
+    "southeast southwest north-east north-west south-east south-west capital".split()
 )
 _HIERARCHY_WORDS = frozenset(
     "lga district county state province region subdivision sub-district municipality governorate "
@@ -1040,6 +1071,12 @@ _CLAUSE_END = re.compile(
 # "Ethiopia's Somali region" is a region's name; "the Syrian province of Aleppo" and
 # "Syrian state TV" are not
 _REGION_WORDS = "province|region|oblast|governorate"
+_FORCE_NOUN_AFTER = re.compile(
+    r"\s+(?:service\s?(?:members?|men|women)|troops|soldiers|forces|marines|sailors|airmen|"
+    r"personnel|commandos|warplanes|jets|drones|officials|diplomats|nationals|advis[eo]rs|"
+    r"military|navy|air force|army)\b",
+    re.IGNORECASE,
+)
 _NAMED_REGION_AFTER = re.compile(rf"\s+(?:{_REGION_WORDS})\b(?!\s+of\b)", re.IGNORECASE)
 _REGION_WORD_AFTER = re.compile(rf"^\s+(?:{_REGION_WORDS}|state)\b", re.IGNORECASE)
 _REGION_WORD_IN = re.compile(rf"(?:^\s+|\s)(?:{_REGION_WORDS}|state)\b", re.IGNORECASE)
@@ -1168,7 +1205,15 @@ def _find_triggers(
             consider(trigger, match.start(), match.end())
     weapons = [m for m in clause_mentions if m.label == "WEAPON" and m.category in WEAPON_SUB_EVENTS]
     if weapons:
-        verbs = list(_ATTACK_VERB.finditer(clause_text))
+        verbs = [
+            v
+            for v in _ATTACK_VERB.finditer(clause_text)
+            # "80 pounds of explosives", "a 500-pound bomb": a weight, not pounding
+            if not (
+                v.group(0).lower().startswith("pound")
+                and _NUMBER_JUST_BEFORE.search(clause_text, 0, v.start())
+            )
+        ]
         for weapon in weapons:
             near = [v for v in verbs if abs(v.start() - weapon.start) <= 80]
             if near:
@@ -1504,7 +1549,10 @@ def _document_contexts(
             code = _country_of_mention(mention, geocoder)
             if code is None and label == "GPE" and name.lower() not in _COMPASS_WORDS:
                 place = geocoder.geocode(name)
-                code = place.country_code if place and place.population >= 100_000 else None
+                # a big city abroad read from a spelling variant says little of what the
+                # document is about ("Katasana" near Kabul is not Katsina, Nigeria)
+                big = place is not None and place.population >= 100_000 and not place.spelled_alike
+                code = place.country_code if big else None
             if code:
                 places[code] += 1
             if code is None and label in ("MILITARY_UNIT", "ORG"):
