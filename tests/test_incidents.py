@@ -648,6 +648,67 @@ def test_a_spelling_variant_is_not_a_town_abroad_when_the_report_places_things_e
     assert (strike["location"], strike["admin1"], strike["country"]) == ("Manbij", "Aleppo", "Syria")
 
 
+def test_a_soldiers_hometown_and_a_variant_ruled_out_earlier_place_nothing(resources):
+    rows = incidents_of(
+        resources,
+        "Air Assault into Monari\n\nPAKTIKA PROVINCE, Afghanistan - Afghan forces conducted an air "
+        "assault operation in Monari village and nearby Omar Khel, Kushamond District, Paktika "
+        "Province, Afghanistan, June 25. Monari village is considered a safe haven for insurgent "
+        "leaders, said U.S. Army Capt. Aaron Schwengler, Company B commander, from Bismark, N.D. "
+        "Three insurgents fired at the patrolling security forces. The police detained two men, "
+        "said Lt. Col. David Fivecoat, commander of 3rd Battalion, from Delaware, Ohio.",
+    )
+    # not Monroe, Louisiana ("Monari"), Bismarck, N.D., or Delaware, Ohio
+    assert [(r["trigger"], r["admin1"], r["country"]) for r in rows] == [
+        ("fired at", "Paktika", "Afghanistan"),
+        ("detained", "Paktika", "Afghanistan"),
+    ]
+
+
+def test_a_dateline_away_from_the_capital_places_a_report_that_names_nothing_else(resources):
+    rows = incidents_of(
+        resources,
+        "Ambush\n\nURUZGAN, Afghanistan (Oct. 3, 2011) - Afghan forces planned an operation. "
+        "The soldiers successfully ambushed the insurgents on Monday.",
+    )
+    ambush = only(rows, trigger="ambushed")
+    assert (ambush["admin1"], ambush["country"]) == ("Oruzgan", "Afghanistan")
+    # a capital's dateline files reports on the whole country
+    rows = incidents_of(
+        resources,
+        "Ambush\n\nKABUL, Afghanistan (Oct. 3, 2011) - Afghan forces planned an operation. "
+        "The soldiers successfully ambushed the insurgents on Monday.",
+    )
+    ambush = only(rows, trigger="ambushed")
+    assert (ambush["admin1"], ambush["country"]) == (None, "Afghanistan")
+
+
+def test_download_pdf_names_no_armed_group(resources):
+    tables = build_tables(
+        raw_documents_frame(
+            [
+                {
+                    "doc_id": "d1",
+                    "source_path": "t.txt",
+                    "source_record": 0,
+                    "file_hash": "h",
+                    "format": "txt",
+                    "title": "Release",
+                    "text": "Release\n\nDownload PDF\n\nForces detained two men in Kabul.",
+                    "published_at": None,
+                    "url": None,
+                    "source_name": None,
+                }
+            ]
+        ),
+        resources,
+        run_id="r",
+        ingested_at=datetime.now(UTC),
+    )
+    # not Myanmar's People's Defence Force
+    assert "MILITARY_UNIT" not in tables.entities.filter(pl.col("text") == "PDF")["label"].to_list()
+
+
 def test_a_spelling_variant_alone_in_a_note_stands(resources):
     rows = incidents_of(
         resources,

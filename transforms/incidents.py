@@ -359,6 +359,11 @@ class DocumentContext:
     # place key -> the regions a hierarchy put that name in, where its gazetteer homonym lay
     # elsewhere ("Khugyani district, Nangarhar province": Khugyani is not Kandahar's)
     held_in: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    # place keys of spelling variants already found to name no town abroad (_alike_elsewhere)
+    not_variants: set[str] = field(default_factory=set)
+    # the place of the report's dateline, unless it is a capital ("URUZGAN, Afghanistan
+    # (Oct. 3, 2011)"; not "KABUL, Afghanistan"): False where there is none
+    dateline_place: Place | bool | None = None
     regions: dict[tuple[str, str], Place | None] = field(default_factory=dict)  # region_of cache
 
     def date_before(self, position: int) -> DateMention | None:
@@ -418,6 +423,14 @@ class DocumentContext:
             if inside:
                 return self.region_of(min(inside, key=lambda p: p.precision), geocoder)
         return None
+
+    def dateline_region(self, geocoder: Geocoder) -> Place | None:
+        """The region of the dateline's place, when it lies in the document's main country:
+        where a report filed away from the capital is, when nothing in it says more."""
+        place = self.dateline_place
+        if not isinstance(place, Place) or not self.countries or place.country_code != self.countries[0]:
+            return None
+        return self.region_of(place, geocoder)
 
     def place_before(self, position: int) -> Place | None:
         """The most precise place of the latest of the previous few sentences naming one.
@@ -813,7 +826,10 @@ def _sentence_places(
     attempts: list[tuple[Mention, str, bool, list[str], bool]] = []
     # a dateline's city ("KABUL, Afghanistan (Jan. 25)") is where the report was filed
     dateline = dateline_end(sentence)
-    candidates = [m for m in _place_candidates(sentence, mentions) if m.start >= dateline]
+    candidates = _place_candidates(sentence, mentions)
+    if dateline and context.dateline_place is None:
+        context.dateline_place = _dateline_place(sentence[:dateline], geocoder)
+    candidates = [m for m in candidates if m.start >= dateline]
     texts = [sentence[m.start : m.end] for m in candidates]
     place_ends = {m.end for m in candidates}
     slots = {m.start: _hierarchy_slot(sentence, m, place_ends) for m in candidates}
@@ -824,12 +840,9 @@ def _sentence_places(
             sentence, m.end
         ):
             continue  # "Syrian state TV", "the Syrian province of Aleppo": a nationality
-        if _FORCE_NOUN_AFTER.match(sentence, m.end) and geocoder.country_of(
-            sentence[m.start : m.end]
-        ) not in (
-            None,
-            *context.countries[:1],
-        ):
+        if _hometown(sentence, m, mentions):
+            continue  # "said Capt. Aaron Schwengler, Company B commander, from Bismarck, N.D."
+        if _foreign_forces(sentence, m, context, geocoder):
             continue  # "U.S. service members searched the village" in a report on Afghanistan
         if _metonym(sentence, m, geocoder):
             continue  # "Washington accuses the regime", "accused Damascus of": a government
@@ -891,11 +904,20 @@ def _sentence_places(
         regions = {key for start, key in written if 0 <= start - m.end <= SLOT_WINDOW}
         if regions and (m, place) not in placed:
             context.held_in[name_key(sentence[m.start : m.end])] = regions
+    # a variant in another country than every other place of its sentence names no town
+    # there, in this sentence or later on: "Monari village and nearby Omar Khel, Kushamond
+    # District, Paktika Province" is not Monroe, Louisiana, even where a later sentence names
+    # a soldier from Bismarck, N.D.
+    beside = {p.country_code for _, p in found if p.country_code and not _variant(p)}
+    for m, p in found:
+        if _variant(p) and beside and p.country_code not in beside:
+            context.not_variants.add(name_key(sentence[m.start : m.end]))
     return [
         (m, p)
         for m, p in placed
         if _held(context, sentence[m.start : m.end], p)
         and not _abroad(context, p, placed)
+        and not (_variant(p) and name_key(sentence[m.start : m.end]) in context.not_variants)
         and not _alike_elsewhere(context, p, placed)
     ]
 
@@ -919,6 +941,11 @@ def _abroad(context: DocumentContext, place: Place, placed: list[tuple[Mention, 
     )
 
 
+def _variant(place: Place) -> bool:
+    """A town of under 100,000 people read from a spelling variant of its name."""
+    return place.spelled_alike and place.kind == "city" and place.population < MAJOR_CITY
+
+
 def _alike_elsewhere(context: DocumentContext, place: Place, placed: list[tuple[Mention, Place]]) -> bool:
     """A town of under 100,000 people read from a spelling variant of its name, in another
     country than every other place the document names and than the country it names most:
@@ -926,13 +953,10 @@ def _alike_elsewhere(context: DocumentContext, place: Place, placed: list[tuple[
     report names American airstrikes. Alone in a note ("east of Khuzaa", Khuza'ah) the
     variant stands. (Where a report names the U.S. most, Tucker stays.)"""
 
-    def variant(p: Place) -> bool:
-        return p.spelled_alike and p.kind == "city" and p.population < MAJOR_CITY
-
-    if not variant(place):
+    if not _variant(place):
         return False
     found = [*placed, *(item for items in context.found.values() for item in items)]
-    named = {p.country_code for _, p in found if p.country_code and not variant(p)}
+    named = {p.country_code for _, p in found if p.country_code and not _variant(p)}
     return bool(named) and place.country_code not in named | set(context.countries[:1])
 
 
@@ -1071,6 +1095,49 @@ _CLAUSE_END = re.compile(
 # "Ethiopia's Somali region" is a region's name; "the Syrian province of Aleppo" and
 # "Syrian state TV" are not
 _REGION_WORDS = "province|region|oblast|governorate"
+# ", from X" or ", from X, " before the state of X
+_FROM_AFTER_COMMA = re.compile(
+    r",\s+(?i:a native of|from)\s+(?:[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2},\s+)?$"
+)
+HOMETOWN_REACH = 80  # characters from a person's name to ", from X"
+
+
+def _dateline_place(dateline: str, geocoder: Geocoder) -> Place | bool:
+    """The place a dateline names first ("URUZGAN" of "URUZGAN, Afghanistan (Oct. 3, 2011)
+    -"), unless it is a capital (a ministry's or a command's seat files reports on the whole
+    country) or a country; False when there is none."""
+    first = _DATELINE_NAME.match(dateline)
+    if first is None or _WEEKDAY.match(first.group(1)) or name_key(first.group(1)) in capital_keys():
+        return False  # "Sun, 16 Apr 2017" dates a report
+    place = geocoder.geocode(first.group(1))
+    return place if place is not None and place.kind != "country" else False
+
+
+_WEEKDAY = re.compile(r"(?i)(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?$")
+_DATELINE_NAME = re.compile(r"\s*([^\W\d][^,(]{1,40}?)\s*[,(]")
+
+
+def _hometown(sentence: str, mention: Mention, mentions: list[Mention]) -> bool:
+    """Whether a place is where a person named just before comes from: "said Lt. Col. David
+    Fivecoat, commander of 3rd Battalion, from Delaware, Ohio" is no place of the event."""
+    if not _FROM_AFTER_COMMA.search(sentence[max(0, mention.start - 60) : mention.start]):
+        return False
+    return any(
+        m.label == "PERSON" and m.end <= mention.start and mention.start - m.end <= HOMETOWN_REACH
+        for m in mentions
+    )
+
+
+def _foreign_forces(sentence: str, mention: Mention, context: DocumentContext, geocoder: Geocoder) -> bool:
+    """Whether a country named before "troops", "service members", ... is their nationality
+    rather than the place: so it is unless the report is about that country ("Pakistan
+    military personnel were killed" in a note on Pakistan)."""
+    if not _FORCE_NOUN_AFTER.match(sentence, mention.end):
+        return False
+    code = geocoder.country_of(sentence[mention.start : mention.end])
+    return code is not None and code not in context.countries[:1]
+
+
 _FORCE_NOUN_AFTER = re.compile(
     r"\s+(?:service\s?(?:members?|men|women)|troops|soldiers|forces|marines|sailors|airmen|"
     r"personnel|commandos|warplanes|jets|drones|officials|diplomats|nationals|advis[eo]rs|"
@@ -1435,8 +1502,10 @@ def _incidents_for_sentence(
                 place = _best_place([p for p in places if lo <= p[0].start < hi] or places, sentence, t_start)
             place_in_sentence = place is not None
             if place is None and family != "threat":
-                place = context.place_before(row["position"]) or context.main_region(
-                    row["position"], geocoder
+                place = (
+                    context.place_before(row["position"])
+                    or context.main_region(row["position"], geocoder)
+                    or context.dateline_region(geocoder)
                 )
                 if place is None and context.countries:
                     place = geocoder.geocode(geocoder.country_name(context.countries[0]) or "", ())
