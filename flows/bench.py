@@ -235,13 +235,15 @@ def estimated_disk_bytes(target_words: int, seeds: list[SeedFile], spill: bool) 
 class Monitor:
     """Samples the RSS of this process and its children in a thread (every 50 ms; the
     list of children and their PSS every second, as those reads are costlier); keeps the
-    peak per stage label (set by the main thread with :meth:`stage`)."""
+    peak per stage label. Each thread sets its own label with :meth:`stage`: where the
+    flow validates one batch while another thread waits for the workers to transform the
+    next, a sample counts for both stages running."""
 
     def __init__(self, interval: float = SAMPLE_SECONDS, slow_every: int = 20):
         self.process = psutil.Process()
         self.interval = interval
         self.slow_every = slow_every
-        self.label = "setup"
+        self._labels: dict[int, str] = {}  # thread ident -> its current stage label
         self.peak_rss: dict[str, int] = defaultdict(int)
         self.peak_pss: dict[str, int] = defaultdict(int)
         self.current_rss = 0
@@ -266,8 +268,11 @@ class Monitor:
             with contextlib.suppress(psutil.Error):
                 self._sample()
 
+    def _active(self) -> set[str]:
+        return set(self._labels.values()) or {"setup"}
+
     def _sample(self) -> None:
-        label = self.label
+        labels = self._active()
         slow = self._ticks % self.slow_every == 0
         self._ticks += 1
         if slow:
@@ -284,25 +289,32 @@ class Monitor:
                     info = proc.memory_info()
                 rss += info.rss
         self.current_rss = rss
-        self.peak_rss[label] = max(self.peak_rss[label], rss)
-        if slow:
-            self.peak_pss[label] = max(self.peak_pss[label], pss)
+        for label in labels:
+            self.peak_rss[label] = max(self.peak_rss[label], rss)
+            if slow:
+                self.peak_pss[label] = max(self.peak_pss[label], pss)
 
     def _self_rss(self) -> None:
         """Cheap sample of this process alone (at stage boundaries, to catch short stages)."""
         with contextlib.suppress(psutil.Error):
             rss = self.process.memory_info().rss
-            self.peak_rss[self.label] = max(self.peak_rss[self.label], rss)
+            for label in self._active():
+                self.peak_rss[label] = max(self.peak_rss[label], rss)
 
     @contextlib.contextmanager
     def stage(self, label: str) -> Iterator[None]:
-        previous, self.label = self.label, label
+        thread = threading.get_ident()
+        previous = self._labels.get(thread)
+        self._labels[thread] = label
         self._self_rss()
         try:
             yield
         finally:
             self._self_rss()
-            self.label = previous
+            if previous is None:
+                self._labels.pop(thread, None)
+            else:
+                self._labels[thread] = previous
 
     def overall_peak_rss(self) -> int:
         """Largest sampled tree RSS, and never below this process's own high-water mark."""

@@ -489,40 +489,49 @@ def _load_transform_write(
     pending: deque = deque()
     upcoming = iter(enumerate(batches, start=1))
 
-    def submit_next() -> bool:
+    def load_next() -> tuple | None:
         step = next(upcoming, None)
         if step is None:
-            return False
+            return None
         number, files = step
         # only this batch's sidecar rows: Prefect walks a task's arguments on every call,
         # which costs ~0.3 s per 20,000 rows when the whole inbox's metadata is passed
         batch_metadata = {file.path: metadata[file.path] for file in files if file.path in metadata}
         raw, rejected = load_batch(files, batch_metadata, settings)
         raw, duplicates = split_duplicates(raw, known)
+        return number, files, rejected + duplicates, raw
+
+    def submit(loaded: tuple | None) -> bool:
+        if loaded is None:
+            return False
+        number, files, rejections, raw = loaded
         if not raw.height:
             future = None
         elif ahead:
             future = transform_batch.submit(raw, settings, run_id, started)
         else:  # in this process and thread, as a plain task call
             future = _Done(transform_batch(raw, settings, run_id, started))
-        pending.append((number, files, rejected + duplicates, future))
+        pending.append((number, files, rejections, future))
         return True
 
     try:
-        while len(pending) < in_flight(settings) and submit_next():
+        while len(pending) < in_flight(settings) and submit(load_next()):
             pass
         while pending:
             number, files, rejections, future = pending.popleft()
+            # read the next batch while the workers still transform this one, so they wait
+            # for no file reading once it is done
+            loaded = load_next() if ahead else None
             tables = future.result().as_dict() if future is not None else {}
             if ahead:  # keep the workers busy while this batch is validated and written
-                submit_next()
+                submit(loaded)
             quarantine = quarantine_rows(rejections, run_id, started, version)
             to_check = {**tables, "quarantine": quarantine}
             validation_frames.append(validate_batch(to_check, run_id))
             written = write_batch(candidate, to_check)
             _count_written(summary, written, quarantine)
             if not ahead:  # one batch in memory at a time
-                submit_next()
+                submit(load_next())
             if tables:
                 summary.new_incidents += tables["incidents"].head(100).to_dicts()
             del tables, to_check

@@ -29,7 +29,8 @@ import os
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+import weakref
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
@@ -48,6 +49,11 @@ PR_SET_PDEATHSIG = 1
 
 class TransformWorkerError(RuntimeError):
     """A transform worker process died (killed, or out of memory)."""
+
+
+class TransformCancelled(RuntimeError):
+    """A transform in progress was stopped because the run stopped (another batch failed
+    validation, the run was interrupted): not a fault of the workers."""
 
 
 def task_runner_for(settings: Settings):
@@ -140,6 +146,7 @@ def _transform_shard(
 
 _POOLS: dict[tuple, ProcessPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
+_ABORTED: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()  # stopped by close_workers(abort=True)
 
 
 def _pool(settings: Settings, create: bool) -> ProcessPoolExecutor | None:
@@ -164,6 +171,7 @@ def _close(abort: bool) -> None:
     while _POOLS:
         _, pool = _POOLS.popitem()
         if abort:  # an interrupted run: do not wait for the shards in progress
+            _ABORTED.add(pool)
             processes = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:
@@ -207,7 +215,11 @@ def transform(raw: pl.DataFrame, settings: Settings, run_id: str, ingested_at: d
     try:
         futures = [pool.submit(_transform_shard, raw.slice(s, e - s), *arguments) for s, e in bounds]
         parts = [future.result() for future in futures]
-    except BrokenProcessPool as error:
+    except (BrokenProcessPool, CancelledError) as error:
+        if pool in _ABORTED:
+            raise TransformCancelled(
+                f"transform of {raw.height} documents cancelled: the run stopped (see its error)"
+            ) from error
         close_workers(abort=True)
         raise TransformWorkerError(
             f"a transform worker process died ({settings.nlp_workers} workers, {raw.height} documents): "

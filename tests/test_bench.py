@@ -174,3 +174,32 @@ def test_nlp_run_measures_the_model(shared, tmp_path):
     assert result["documents"] == 3
     assert result["nlp_bound"]["words"] == result["words"]
     assert result["rows"]["entities"] > 0
+
+
+def test_stage_labels_are_per_thread_and_a_sample_counts_for_every_stage_running():
+    """Under overlap the flow validates one batch while a thread waits for the workers to
+    transform the next: the memory sampled then belongs to both stages, and neither
+    thread's label leaks into the other's."""
+    import threading
+
+    monitor = bench.Monitor()
+    inside, leave = threading.Event(), threading.Event()
+
+    def transform_thread():
+        with monitor.stage("nlp"):
+            inside.set()
+            leave.wait(5)
+
+    thread = threading.Thread(target=transform_thread)
+    with monitor.stage("validation"):
+        thread.start()
+        assert inside.wait(5)
+        monitor._sample()
+        assert monitor._active() == {"validation", "nlp"}
+        leave.set()
+        thread.join(5)
+        # the other thread left its stage: this one is still validating
+        assert monitor._active() == {"validation"}
+    assert monitor._active() == {"setup"}
+    assert monitor.peak_rss["nlp"] > 0
+    assert monitor.peak_rss["validation"] >= monitor.peak_rss["nlp"]

@@ -139,7 +139,8 @@ def test_local_workers_transform_the_next_batch_while_the_flow_writes_this_one(
     prefect_api, tmp_path, monkeypatch
 ):
     """With worker processes the flow submits the next batch's transform before it validates
-    and writes the current one; the tables still equal the one-process run in the same chunks."""
+    and writes the current one, and reads the batch after it while the workers transform;
+    the tables still equal the one-process run in the same chunks."""
     import flows.ingest as ingest_module
     import flows.parallel as parallel
 
@@ -147,10 +148,17 @@ def test_local_workers_transform_the_next_batch_while_the_flow_writes_this_one(
     monkeypatch.setattr(parallel, "MIN_SHARD_DOCUMENTS", 2)
     events: list[str] = []
     transform, write_batch = ingest_module.transform, ingest_module.write_batch
+    load_records = ingest_module.load_records
+
+    def recording_load(files, *args, **kwargs):
+        events.append(f"loaded {len(files)}")
+        return load_records(files, *args, **kwargs)
 
     def recording_transform(raw, *args, **kwargs):
         events.append(f"transform {raw.height}")
-        return transform(raw, *args, **kwargs)
+        tables = transform(raw, *args, **kwargs)
+        events.append(f"transformed {raw.height}")
+        return tables
 
     def recording_write(candidate, tables):
         written = write_batch(candidate, tables)
@@ -159,11 +167,22 @@ def test_local_workers_transform_the_next_batch_while_the_flow_writes_this_one(
 
     monkeypatch.setattr(ingest_module, "transform", recording_transform)
     monkeypatch.setattr(ingest_module, "write_batch", recording_write)
+    monkeypatch.setattr(ingest_module, "load_records", recording_load)
     one = run(tmp_path / "one" / "sitrep.duckdb", None, nlp_workers=1)
-    assert events == ["transform 10", "written 10", "transform 10", "written 10", "transform 3", "written 3"]
+    assert events == [
+        *("loaded 10", "transform 10", "transformed 10", "written 10"),
+        *("loaded 10", "transform 10", "transformed 10", "written 10"),
+        *("loaded 3", "transform 3", "transformed 3", "written 3"),
+    ]
     events.clear()
     run(tmp_path / "two" / "sitrep.duckdb", None, nlp_workers=2)
-    assert events == ["transform 10", "transform 10", "written 10", "transform 3", "written 10", "written 3"]
+    steps = [e for e in events if e.startswith(("transform ", "written"))]
+    assert steps == ["transform 10", "transform 10", "written 10", "transform 3", "written 10", "written 3"]
+    # the next batch is read while the workers still transform the one before it (the
+    # first transform waits for the workers to start: seconds, against milliseconds of reading)
+    loads = [i for i, e in enumerate(events) if e.startswith("loaded")]
+    assert [events[i] for i in loads] == ["loaded 10", "loaded 10", "loaded 3"]
+    assert loads[1] < events.index("transformed 10")
     assert parallel._POOLS == {}, "the worker processes outlived the run"
     expected = content(tmp_path / "one" / "sitrep.duckdb")
     actual = content(tmp_path / "two" / "sitrep.duckdb")
@@ -232,3 +251,49 @@ def test_a_worker_that_cannot_load_the_model_says_why_and_small_batches_reuse_th
         parallel.close_workers()
     assert shared.incidents.height == 8
     assert small.incidents["doc_id"].to_list() == ["d0", "d1", "d2"]
+
+
+def test_a_transform_stopped_with_the_run_is_cancelled_not_a_dead_worker(monkeypatch):
+    """After a failed validation the run kills its workers while the next batch is still
+    being transformed: that transform says it was cancelled, not that a worker died."""
+    from concurrent.futures import Future
+    from datetime import UTC, datetime
+
+    import flows.parallel as parallel
+    from flows.settings import Settings
+    from transforms.documents import raw_documents_frame
+
+    class StoppedPool:  # the shard futures of a pool shut down with cancel_futures=True
+        def submit(self, *args, **kwargs):
+            future = Future()
+            future.cancel()
+            return future
+
+    raw = raw_documents_frame(
+        [
+            {
+                "doc_id": f"d{n}",
+                "source_path": f"{n}.txt",
+                "source_record": 0,
+                "file_hash": "h",
+                "format": "txt",
+                "title": "Report",
+                "text": "Report\n\nGunmen killed two people in Kano on Sunday.",
+                "published_at": None,
+                "url": None,
+                "source_name": None,
+            }
+            for n in range(8)
+        ]
+    )
+    monkeypatch.setattr(parallel, "MIN_SHARD_DOCUMENTS", 4)
+    settings = Settings(nlp_enabled=False, nlp_workers=2)
+    stopped = StoppedPool()
+    monkeypatch.setattr(parallel, "_pool", lambda settings, create: stopped)
+    parallel._ABORTED.add(stopped)
+    with pytest.raises(parallel.TransformCancelled, match="cancelled: the run stopped"):
+        parallel.transform(raw, settings, "r", datetime.now(UTC))
+    # the same failure in a pool nobody stopped is a worker fault
+    parallel._ABORTED.discard(stopped)
+    with pytest.raises(parallel.TransformWorkerError, match="killed or out of memory"):
+        parallel.transform(raw, settings, "r", datetime.now(UTC))
