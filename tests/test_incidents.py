@@ -95,6 +95,44 @@ def test_protest_outcomes(resources):
     assert only(violent, event_type="Riots")["sub_event_type"] == "Violent demonstration"
 
 
+def test_a_protest_is_coded_by_the_intervention_reported_after_it(resources):
+    rows = incidents_of(
+        resources,
+        "Report\n\nOn 6 May 2024, around 20 people protested near the metro station in Minsk, "
+        "demanding the release of a blogger. 14 protesters were arrested by the police.",
+    )
+    assert [(r["sub_event_type"], r["modality"]) for r in rows] == [
+        ("Protest with intervention", "asserted"),
+        ("Protest with intervention", "asserted"),
+    ]
+    # an arrest alone is often what a protest is about: it stays peaceful
+    rows = incidents_of(
+        resources,
+        "Report\n\nOn 6 May 2024, around 20 people protested in Minsk, demanding the release of a "
+        "blogger. The blogger was arrested on Monday on an administrative charge.",
+    )
+    assert [r["sub_event_type"] for r in rows] == ["Peaceful protest", "Arrests"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "On 1 May 2024, a group of party workers assaulted and injured an activist in Khowai town.",
+        "On 7 May 2024, ten youths attacked and injured a party member in Gashoho commune.",
+        "On 2 May 2024, supporters of the opposition were assaulted by unknown people in Thyolo.",
+        "Around 5 May 2024, in Niteroi, a woman was physically assaulted by drug traffickers.",
+        "On 2 May 2024, in Loiza, men in a car opened fire, injuring three people.",
+    ],
+)
+def test_an_assault_with_injuries_is_an_event_without_armed_words(resources, text):
+    rows = incidents_of(resources, f"Report\n\n{text}", date(2024, 5, 9))
+    # an attack on civilians, or mob violence where a crowd did it
+    assert [(r["sub_event_type"], r["modality"]) for r in rows] in (
+        [("Attack", "asserted")],
+        [("Mob violence", "asserted")],
+    )
+
+
 def test_threat_is_never_an_attack_and_denial_and_hypothesis_are_marked(resources):
     threat = incidents_of(
         resources,
@@ -525,6 +563,7 @@ def test_a_warning_in_a_report_of_armed_conflict_is_a_threat(resources):
         "Also found were 80 pounds (36 kilograms) of homemade explosives in Kandahar.",
         "The cell in Helmand stored IED-making materials and improvised explosive device components.",
         "He is a Taliban IED facilitator known in Kandahar.",
+        "The champions were badly beaten by Chelsea in London on Saturday.",
     ],
 )
 def test_words_of_conflict_in_other_senses_are_no_events(resources, text):

@@ -1766,9 +1766,45 @@ def detect_incidents(
         )
     rows = _without_idle_warnings(rows, sentence_texts, by_sentence, rules, geocoder)
     rows = _without_sports_metaphors(rows, doc_sentences, sentence_texts)
+    rows = _protests_by_outcome(rows)
     if not rows:
         return conform(pl.DataFrame(schema=INCIDENTS), INCIDENTS)
     return conform(pl.DataFrame(rows, schema=INCIDENTS, strict=False), INCIDENTS)
+
+
+PROTEST_OUTCOME_SENTENCES = 2  # how far after a protest its outcome is still read as its own
+_PROTEST_OUTCOMES = ("Protest with intervention", "Excessive force against protesters")
+
+
+def _protests_by_outcome(rows: list[dict]) -> list[dict]:
+    """A peaceful protest followed within two sentences by the police stepping in ("14
+    protesters were arrested by the police", "Police intervened ..., detaining 2
+    protesters") is coded by that outcome, as ACLED codes the event as a whole: "Protest
+    with intervention" (or "Excessive force against protesters"). Arrests alone do not
+    count: a protest is often about someone's arrest."""
+    outcomes: dict[str, list[tuple[int, str]]] = {}
+    for r in rows:
+        if r["modality"] == "asserted" and r["sub_event_type"] in _PROTEST_OUTCOMES:
+            outcomes.setdefault(r["doc_id"], []).append((_position(r["sentence_id"]), r["sub_event_type"]))
+    if not outcomes:
+        return rows
+    for r in rows:
+        if r["sub_event_type"] != "Peaceful protest" or r["modality"] != "asserted":
+            continue
+        here = _position(r["sentence_id"])
+        later = [
+            (position, sub_event)
+            for position, sub_event in outcomes.get(r["doc_id"], ())
+            if here < position <= here + PROTEST_OUTCOME_SENTENCES
+        ]
+        if later:
+            r["sub_event_type"] = min(later)[1]
+    return rows
+
+
+def _position(sentence_id: str) -> int:
+    """A sentence's position in its document (``sentence_id`` is ``doc_id:position``)."""
+    return int(sentence_id.rsplit(":", 1)[1])
 
 
 # the words of conflict that sports reports use for play: "a low shot", "Chelsea's clash with
