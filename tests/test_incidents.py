@@ -133,6 +133,22 @@ def test_an_assault_with_injuries_is_an_event_without_armed_words(resources, tex
     )
 
 
+@pytest.mark.parametrize(
+    ("text", "sub_event_type"),
+    [
+        # a shooting near a studio is still a shooting
+        ("A man was shot in the thigh outside New York's Hot 97 studios while the rapper was on air.", "Attack"),
+        ("When the shooting took place outside the studio, the interview was ended.", "Attack"),
+        # a military offensive "to retake" is not an offence "to many people"
+        ("Syrian regime forces launched a major offensive to retake eastern Aleppo.", "Armed clash"),
+        ("Villages near Idlib were bombarded with rockets on Monday.", "Shelling/artillery/missile attack"),
+    ],
+)  # fmt: skip
+def test_the_other_senses_leave_these_events(resources, text, sub_event_type):
+    rows = incidents_of(resources, f"News\n\n{text}")
+    assert [r["sub_event_type"] for r in rows] == [sub_event_type]
+
+
 def test_threat_is_never_an_attack_and_denial_and_hypothesis_are_marked(resources):
     threat = incidents_of(
         resources,
@@ -564,6 +580,22 @@ def test_a_warning_in_a_report_of_armed_conflict_is_a_threat(resources):
         "The cell in Helmand stored IED-making materials and improvised explosive device components.",
         "He is a Taliban IED facilitator known in Kandahar.",
         "The champions were badly beaten by Chelsea in London on Saturday.",
+        # filming, demonstrations of products, demand, appeals, votes and other senses
+        "Principal footage was shot in Morocco and Rome at a reported cost of $32m.",
+        "On a visit to India, the actor said he hoped to start shooting the film next year.",
+        "The big telcos are keen to start shooting video down the line in London.",
+        "Dozens of companies demonstrated their latest products at the conference in Cannes.",
+        "Mr Schwartz ran a demonstration of the service in London.",
+        "In response to demand, T-Mobile said it would add the phone in Germany.",
+        "He is expecting the outcome of his appeal against the decision to extradite him to the US.",
+        "Voters in Leeds were urged not to stay at home or protest vote in the election.",
+        "Coaches in Edinburgh have been attempting to arrest the decline of the national side.",
+        "New Zealand demolished them 52-3 in Wellington.",
+        "Campaigners in London said free trade was a major barrier to fighting poverty.",
+        "Deutsche Boerse will adopt a charm offensive to woo the London exchange.",
+        "A spokeswoman in London said the poster was offensive to many people.",
+        "Users in Seoul are bombarded with pop-up ads that are hard to close.",
+        "Russia is able to circumvent a host of tricky legal landmines in Moscow, analysts said.",
     ],
 )
 def test_words_of_conflict_in_other_senses_are_no_events(resources, text):

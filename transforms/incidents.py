@@ -1766,10 +1766,42 @@ def detect_incidents(
         )
     rows = _without_idle_warnings(rows, sentence_texts, by_sentence, rules, geocoder)
     rows = _without_sports_metaphors(rows, doc_sentences, sentence_texts)
+    rows = _without_filming(rows, sentence_texts)
     rows = _protests_by_outcome(rows)
     if not rows:
         return conform(pl.DataFrame(schema=INCIDENTS), INCIDENTS)
     return conform(pl.DataFrame(rows, schema=INCIDENTS, strict=False), INCIDENTS)
+
+
+_FILMING = re.compile(
+    r"\b(?:films?|filming|filmed|movies?|footage|scenes?|episodes?|series|sequel|documentar(?:y|ies)|"
+    r"directors?|actors?|actress(?:es)?|cast|studios?|principal photography|shows?|videos?|cameras?|"
+    r"broadcasts?|television|TV|box office|premieres?)\b",
+    re.IGNORECASE,
+)
+_HARM = re.compile(
+    r"\b(?:kill\w*|dead|death|died|dies|wounded|injur\w*|gun\w*|police|bullets?|victims?|murder\w*|"
+    r"attack\w*|stabbed|hospital\w*|shot dead|shot and|security|"
+    r"shot in the (?:\w+ )?(?:thigh|legs?|arms?|chest|head|back|neck|stomach|foot|feet|face|shoulder)|"
+    r"(?:the|a) shooting (?:took place|happened|occurred|broke out))\b",
+    re.IGNORECASE,
+)
+
+
+def _without_filming(rows: list[dict], sentence_texts: dict[str, str]) -> list[dict]:
+    """A shot or shooting in a sentence about films and television, naming no harm, is
+    filming: "Principal footage was shot in Morocco", "he hoped to start shooting Racing
+    The Monsoon next year". (Not "Van Gogh was shot and stabbed to death ... after his
+    film's broadcast on Dutch television".)"""
+
+    def filming(r: dict) -> bool:
+        trigger = (r["trigger"] or "").lower()
+        if "shot" not in trigger and "shooting" not in trigger:
+            return False
+        sentence = sentence_texts.get(r["sentence_id"], "")
+        return bool(_FILMING.search(sentence)) and not _HARM.search(sentence)
+
+    return [r for r in rows if not filming(r)]
 
 
 PROTEST_OUTCOME_SENTENCES = 2  # how far after a protest its outcome is still read as its own
