@@ -351,36 +351,60 @@ def test_what_does_not_place_an_incident(resources, text, location, country):
     assert (first["location"], first["country"]) == (location, country)
 
 
-def test_the_capital_of_a_report_is_not_a_region_called_capital(resources):
-    rows = incidents_of(
-        resources,
-        "Report\n\nA security force captured a Taliban facilitator in Kabul on Monday. Another "
-        "facilitator was detained last night in the Capital.",
-    )
-    # not Venezuela's Capital District
-    assert [(r["trigger"], r["location"], r["country"]) for r in rows] == [
-        ("captured a Taliban facilitator", "Kabul", "Afghanistan"),
-        ("detained", "Kabul", "Afghanistan"),
-    ]
-
-
-def test_a_sentence_naming_a_route_between_countries_leaves_the_report_where_it_was(resources):
-    rows = incidents_of(
-        resources,
-        "Report\n\nIn Nadir Shah Kot district, Khost province, a combined force searched for a "
-        "Haqqani leader today. He moves weapons from Pakistan to insurgents in Afghanistan. "
-        "The security force detained several suspected insurgents.",
-    )
-    arrest = only(rows, sub_event_type="Arrests")
-    assert (arrest["admin1"], arrest["country"]) == ("Khowst", "Afghanistan")
-    # one country named: the sentence keeps it (a background line of a long report)
-    rows = incidents_of(
-        resources,
-        "Report\n\nRebels attacked a checkpoint in Aleppo city on Monday. The war has gone on "
-        "across Syria for years. Jets bombed the town on Tuesday, killing five people.",
-    )
-    strike = only(rows, trigger="Jets bombed")
-    assert (strike["location"], strike["admin1"], strike["country"]) == ("Syria", None, "Syria")
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "the Capital" of a report on Afghanistan is not Venezuela's Capital District
+        (
+            "Report\n\nA security force captured a Taliban facilitator in Kabul on Monday. Another "
+            "facilitator was detained last night in the Capital.",
+            [
+                ("captured a Taliban facilitator", "Kabul", "Afghanistan"),
+                ("detained", "Kabul", "Afghanistan"),
+            ],
+        ),
+        # a sentence naming a route between countries leaves the report where it was ...
+        (
+            "Report\n\nIn Nadir Shah Kot district, Khost province, a combined force searched for a "
+            "Haqqani leader today. He moves weapons from Pakistan to insurgents in Afghanistan. "
+            "The security force detained several suspected insurgents.",
+            [("detained", "Khowst", "Afghanistan")],
+        ),
+        # ... while a sentence naming one country keeps it (a background line of a long report)
+        (
+            "Report\n\nRebels attacked a checkpoint in Aleppo city on Monday. The war has gone on "
+            "across Syria for years. Jets bombed the town on Tuesday, killing five people.",
+            [("attacked a checkpoint", "Aleppo", "Syria"), ("Jets bombed", None, "Syria")],
+        ),
+        # not Monroe, Louisiana ("Monari", ruled out beside Paktika), nor the soldiers'
+        # hometowns Bismarck, N.D., and Delaware, Ohio
+        (
+            "Air Assault into Monari\n\nPAKTIKA PROVINCE, Afghanistan - Afghan forces conducted an "
+            "air assault operation in Monari village and nearby Omar Khel, Kushamond District, "
+            "Paktika Province, Afghanistan, June 25. Monari village is considered a safe haven for "
+            "insurgent leaders, said U.S. Army Capt. Aaron Schwengler, Company B commander, from "
+            "Bismark, N.D. Three insurgents fired at the patrolling security forces. The police "
+            "detained two men, said Lt. Col. David Fivecoat, commander of 3rd Battalion, from "
+            "Delaware, Ohio.",
+            [("fired at", "Paktika", "Afghanistan"), ("detained", "Paktika", "Afghanistan")],
+        ),
+        # a dateline away from the capital places a report that names nothing else; a
+        # capital's dateline files reports on the whole country
+        (
+            "Ambush\n\nURUZGAN, Afghanistan (Oct. 3, 2011) - Afghan forces planned an operation. "
+            "The soldiers successfully ambushed the insurgents on Monday.",
+            [("ambushed", "Oruzgan", "Afghanistan")],
+        ),
+        (
+            "Ambush\n\nKABUL, Afghanistan (Oct. 3, 2011) - Afghan forces planned an operation. "
+            "The soldiers successfully ambushed the insurgents on Monday.",
+            [("ambushed", None, "Afghanistan")],
+        ),
+    ],
+)
+def test_where_a_report_over_several_sentences_puts_its_incidents(resources, text, expected):
+    rows = incidents_of(resources, text)
+    assert [(r["trigger"], r["admin1"], r["country"]) for r in rows] == expected
 
 
 def test_a_big_city_abroad_read_from_a_spelling_variant_says_nothing_of_the_report(resources):
@@ -727,41 +751,6 @@ def test_a_spelling_variant_is_not_a_town_abroad_when_the_report_places_things_e
     # "Tokhar" sounds like Tucker, Georgia: in the U.S., which the report names as an actor
     strike = only(rows, sub_event_type="Air/drone strike")
     assert (strike["location"], strike["admin1"], strike["country"]) == ("Manbij", "Aleppo", "Syria")
-
-
-def test_a_soldiers_hometown_and_a_variant_ruled_out_earlier_place_nothing(resources):
-    rows = incidents_of(
-        resources,
-        "Air Assault into Monari\n\nPAKTIKA PROVINCE, Afghanistan - Afghan forces conducted an air "
-        "assault operation in Monari village and nearby Omar Khel, Kushamond District, Paktika "
-        "Province, Afghanistan, June 25. Monari village is considered a safe haven for insurgent "
-        "leaders, said U.S. Army Capt. Aaron Schwengler, Company B commander, from Bismark, N.D. "
-        "Three insurgents fired at the patrolling security forces. The police detained two men, "
-        "said Lt. Col. David Fivecoat, commander of 3rd Battalion, from Delaware, Ohio.",
-    )
-    # not Monroe, Louisiana ("Monari"), Bismarck, N.D., or Delaware, Ohio
-    assert [(r["trigger"], r["admin1"], r["country"]) for r in rows] == [
-        ("fired at", "Paktika", "Afghanistan"),
-        ("detained", "Paktika", "Afghanistan"),
-    ]
-
-
-def test_a_dateline_away_from_the_capital_places_a_report_that_names_nothing_else(resources):
-    rows = incidents_of(
-        resources,
-        "Ambush\n\nURUZGAN, Afghanistan (Oct. 3, 2011) - Afghan forces planned an operation. "
-        "The soldiers successfully ambushed the insurgents on Monday.",
-    )
-    ambush = only(rows, trigger="ambushed")
-    assert (ambush["admin1"], ambush["country"]) == ("Oruzgan", "Afghanistan")
-    # a capital's dateline files reports on the whole country
-    rows = incidents_of(
-        resources,
-        "Ambush\n\nKABUL, Afghanistan (Oct. 3, 2011) - Afghan forces planned an operation. "
-        "The soldiers successfully ambushed the insurgents on Monday.",
-    )
-    ambush = only(rows, trigger="ambushed")
-    assert (ambush["admin1"], ambush["country"]) == (None, "Afghanistan")
 
 
 def test_download_pdf_names_no_armed_group(resources):
