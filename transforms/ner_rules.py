@@ -153,9 +153,8 @@ SPORTS_WORDS = frozenset(
     boxing league division standings fixtures fixture cup championship tournament innings
     wicket wickets goal goals halftime half-time scorer scorers striker midfielder goalkeeper
     qualifier qualifiers semifinal semifinals semi-final quarterfinal quarter-final homer
-    homers pitcher batsman bowler inning stadium playoff playoffs semi-finals quarter-finals
-    championships olympic olympics medal medals sprinter scrum fly-half scrum-half flanker
-    winger lineout seeded unseeded tiebreak tie-break""".split()
+    homers pitcher batsman bowler inning stadium playoff playoffs scrum fly-half scrum-half
+    flanker winger lineout tiebreak tie-break""".split()
 )
 TEAM_FOLLOWERS = frozenset(
     """captain coach manager striker midfielder defender goalkeeper skipper batsman bowler
