@@ -75,9 +75,9 @@ acled (PATH: an ACLED CSV export)
       (accents, case, punctuation, kind words like "province" and article words like
       "al" ignored; compass words read in English, "Sud-Kivu" = "South Kivu";
       transliteration variants tolerated through a consonant skeleton of at least three
-      consonants, or of any length for admin1 names once the countries matched, unless
-      the gold name is exactly another region's name in the gazetteer: "Dar'a" =
-      "Daraa"). No alias list is derived from the gold file.
+      consonants, or of any length for admin1 names once the countries matched, when no
+      other region of that country has the gold name's skeleton: "Dar'a" = "Daraa", but
+      not "Hebei" = "Hubei"). No alias list is derived from the gold file.
     - ``geo_error_km_median``: median great-circle distance between the primary incident's
       coordinates and the nearest of the note's rows with ``geo_precision`` 1, over notes
       having both (``geo_error_notes`` counts them).
@@ -135,6 +135,7 @@ import re
 import sys
 import time
 import urllib.parse
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -628,20 +629,21 @@ class Predictions:
     tables: Tables
     seconds: float  # inside build_tables
     stage_seconds: dict[str, float]
-    # (country code, folded name) of every first-level region the gazetteer names
-    region_keys: frozenset[tuple[str, str]] = frozenset()
+    # (country code, name_skeleton) -> how many first-level regions of that country have it
+    region_skeletons: dict[tuple[str, tuple], int] = field(default_factory=dict)
 
     def regions_match(self, predicted: str | None, gold: str | None, country_code: str | None) -> bool:
         """Whether a predicted admin1 names the gold one (:func:`transforms.metrics.places_match`).
         ``country_code`` is the country both are known to lie in, or None. There shorter
-        skeletons count too, unless the gold name is exactly another region's name: GeoNames
-        has Kyiv City as "Kyiv" and Kyiv Oblast as "Kiev" ("Kiev City" is the first)."""
-        same_country = (
+        skeletons count too, when the gold name's skeleton is that of one region of the
+        country only: "Hebei" and "Hubei", GeoNames' "Kyiv" (Kyiv City) and "Kiev" (Kyiv
+        Oblast) share theirs, so those pairs never match by skeleton."""
+        unique = (
             country_code is not None
             and gold is not None
-            and (country_code, metrics.fold(gold)) not in self.region_keys
+            and self.region_skeletons.get((country_code, metrics.name_skeleton(gold))) == 1
         )
-        return metrics.places_match(predicted, gold, same_country=same_country)
+        return metrics.places_match(predicted, gold, same_country=unique)
 
     def rows(self, table: str) -> dict[str, list[dict[str, Any]]]:
         """doc_id -> rows of a table, in text order."""
@@ -703,8 +705,8 @@ def run_pipeline(documents: list[GoldDocument], settings: Settings, label: str) 
     tables = Tables(**{name: pl.concat([getattr(p, name) for p in parts]) for name in parts[0].as_dict()})
     places, _ = load_gazetteer(settings.cache_dir)
     regions = places.filter(pl.col("kind") == "admin1").select("country_code", "name").iter_rows()
-    region_keys = frozenset((code, metrics.fold(name)) for code, name in regions)
-    return Predictions(tables, seconds, stages, region_keys)
+    region_skeletons = Counter((code, metrics.name_skeleton(name)) for code, name in regions)
+    return Predictions(tables, seconds, stages, dict(region_skeletons))
 
 
 # --------------------------------------------------------------------------- scoring helpers

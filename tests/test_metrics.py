@@ -181,11 +181,17 @@ def test_place_key_drops_kind_and_article_words():
         ("Far North", "Extreme-Nord", True),
         ("North-West", "Nord-Ouest", True),
         ("Southern Darfur", "South Darfur", True),
-        ("Shamal Sina'", "North Sinai", True),
         ("Khorasan-e Shomali", "North Khorasan", True),
         ("North Kivu", "Sud-Kivu", False),
         ("Sur", "South", False),  # Tyre's Arabic name, not a compass word
         ("Mine 6/7", "Mine 8", False),  # numbers are kept
+        # review cases: single letters, word order and compass words still tell places apart
+        ("Ye", "Ye-U", False),
+        ("Area A", "Area C", False),
+        ("Thanh Hoa", "Ha Tinh", False),
+        ("Western North", "North West", False),
+        ("Centre-Est", "Est-Centre", False),
+        ("Eastern", "Asyut", False),
         # two consonants: only between the regions of one country (see below)
         ("Daraa", "Dar'a", False),
         ("Ghowr", "Ghor", False),
@@ -200,9 +206,9 @@ def test_places_match(predicted, gold, expected):
     [
         ("Daraa", "Dar'a", True),
         ("Ar-Raqqah", "Ar-Raqqa", True),
+        ("Shamal Sina'", "North Sinai", True),
         ("Ghowr", "Ghor", True),
         ("Ninawa", "Ninewa", True),
-        ("Kyiv", "Kiev City", True),
         ("Homs", "Hama", False),
         ("Ghowr", "Herat", False),
     ],

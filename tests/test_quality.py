@@ -387,14 +387,20 @@ def test_isaf_event_labels():
     assert isaf_event_labels([{**deaths, "modality": "hypothetical"}]) == set()
 
 
-def test_regions_match_short_names_only_within_one_country_and_not_another_region():
-    # GeoNames names Kyiv City "Kyiv" and Kyiv Oblast "Kiev"
-    regions = frozenset({("UA", "kyiv"), ("UA", "kiev"), ("SY", "daraa")})
-    predictions = Predictions(tables=None, seconds=0.0, stage_seconds={}, region_keys=regions)
+def test_regions_match_short_skeletons_only_within_one_country_where_they_are_unique():
+    from collections import Counter
+
+    from transforms.metrics import name_skeleton
+
+    regions = [("UA", "Kyiv"), ("UA", "Kiev"), ("SY", "Daraa"), ("CN", "Hebei"), ("CN", "Hubei")]
+    counts = Counter((code, name_skeleton(name)) for code, name in regions)
+    predictions = Predictions(tables=None, seconds=0.0, stage_seconds={}, region_skeletons=dict(counts))
     assert predictions.regions_match("Daraa", "Dar'a", "SY")
     assert not predictions.regions_match("Daraa", "Dar'a", None)  # countries differ
-    assert predictions.regions_match("Kyiv", "Kiev City", "UA")
-    assert not predictions.regions_match("Kyiv", "Kiev", "UA")  # the oblast
+    # two regions of the country share the skeleton: no match by skeleton
+    assert not predictions.regions_match("Hebei", "Hubei Province", "CN")
+    assert not predictions.regions_match("Kyiv", "Kiev", "UA")  # GeoNames' Kyiv Oblast
+    assert not predictions.regions_match("Kyiv", "Kiev City", "UA")
     assert predictions.regions_match("Kiev", "Kiev", "UA")
     assert predictions.regions_match("Sud-Kivu", "South Kivu", None)
 

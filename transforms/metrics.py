@@ -260,37 +260,48 @@ COMPASS_WORDS = {
 }  # fmt: skip
 
 
-def _compass_words(key: str) -> list[str]:
-    """The words of a place key with compass words in English and single letters (the
-    Persian "-e" of "Khorasan-e Shomali") dropped."""
-    words = [COMPASS_WORDS.get(w, w) for w in key.split() if len(w) > 1 or w.isdigit()]
-    return words or key.split()
+_COMPASS = frozenset(COMPASS_WORDS.values()) | {"north", "south", "east", "west"}
+
+
+def name_form(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A region or place name as (compass words, other words), each in the order written:
+    :func:`place_key`, compass words read in English (:data:`COMPASS_WORDS`) and the
+    Persian joining "e" dropped ("Khorasan-e Shomali" and "North Khorasan" -> (("north",),
+    ("khorasan",))). Moving the compass words aside is the only reordering: "Western
+    North" and "North West" stay two regions."""
+    words = place_key(name).split()
+    words = [w for i, w in enumerate(words) if not (w == "e" and 0 < i < len(words) - 1)]
+    words = [COMPASS_WORDS.get(w, w) for w in words]
+    return tuple(w for w in words if w in _COMPASS), tuple(w for w in words if w not in _COMPASS)
+
+
+def name_skeleton(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """:func:`name_form` with the other words as their :func:`skeleton` (compass words are
+    compared as words: "Eastern" is no skeleton of "Asyut")."""
+    compass, rest = name_form(name)
+    return compass, tuple(skeleton(w) for w in rest)
 
 
 def places_match(predicted: str | None, gold: str | None, *, same_country: bool = False) -> bool:
     """Whether a predicted place name names the gold place: equal :func:`place_key`, or
-    the same words in any order once compass words are read in English
-    (:data:`COMPASS_WORDS`: "Extreme-Nord" is "Far North", "Khorasan-e Shomali" is "North
-    Khorasan"), or the same :func:`skeleton` words when they have at least three
-    consonants.
+    equal :func:`name_form` (compass words read in English: "Extreme-Nord" is "Far
+    North", "Khorasan-e Shomali" is "North Khorasan"), or the same compass words and the
+    same :func:`skeleton` of the other words when those have at least three consonants.
 
-    ``same_country`` says the two names are known to be in the same country, as the names
-    of first-level regions compared after their countries matched. Then shorter skeletons
-    count too ("Dar'a" and "Daraa", "Ghor" and "Ghowr", "Kiev City" and "Kyiv"): a
-    country's regions rarely share one or two consonants, while towns around the world do."""
+    ``same_country`` says the two are regions of one country and the gold name's skeleton
+    names no other region there (see ``flows.evaluate.Predictions.regions_match``): then
+    shorter skeletons count too ("Dar'a" and "Daraa", "Ghor" and "Ghowr")."""
     if not predicted or not gold:
         return False
     p, g = place_key(predicted), place_key(gold)
     if not p or not g:
         return False
-    if p == g:
+    if p == g or name_form(predicted) == name_form(gold):
         return True
-    p_words, g_words = _compass_words(p), _compass_words(g)
-    if sorted(p_words) == sorted(g_words):
-        return True
-    sp = sorted(skeleton(" ".join(p_words)).split())
-    sg = sorted(skeleton(" ".join(g_words)).split())
-    return sp == sg and (same_country or len("".join(sp)) >= 3)
+    sp, sg = name_skeleton(predicted), name_skeleton(gold)
+    if sp != sg or not sp[1]:
+        return False
+    return same_country or len("".join(sp[1])) >= 3
 
 
 _YEARS = re.compile(r"\(\s*\d{4}\s*-\s*(?:\d{4})?\s*\)")
