@@ -244,6 +244,7 @@ class Monitor:
         self.interval = interval
         self.slow_every = slow_every
         self._labels: dict[int, str] = {}  # thread ident -> its current stage label
+        self._labels_lock = threading.Lock()
         self.peak_rss: dict[str, int] = defaultdict(int)
         self.peak_pss: dict[str, int] = defaultdict(int)
         self.current_rss = 0
@@ -269,7 +270,8 @@ class Monitor:
                 self._sample()
 
     def _active(self) -> set[str]:
-        return set(self._labels.values()) or {"setup"}
+        with self._labels_lock:
+            return set(self._labels.values()) or {"setup"}
 
     def _sample(self) -> None:
         labels = self._active()
@@ -304,17 +306,19 @@ class Monitor:
     @contextlib.contextmanager
     def stage(self, label: str) -> Iterator[None]:
         thread = threading.get_ident()
-        previous = self._labels.get(thread)
-        self._labels[thread] = label
+        with self._labels_lock:
+            previous = self._labels.get(thread)
+            self._labels[thread] = label
         self._self_rss()
         try:
             yield
         finally:
             self._self_rss()
-            if previous is None:
-                self._labels.pop(thread, None)
-            else:
-                self._labels[thread] = previous
+            with self._labels_lock:
+                if previous is None:
+                    self._labels.pop(thread, None)
+                else:
+                    self._labels[thread] = previous
 
     def overall_peak_rss(self) -> int:
         """Largest sampled tree RSS, and never below this process's own high-water mark."""

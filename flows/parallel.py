@@ -68,7 +68,9 @@ def task_runner_for(settings: Settings):
 def in_flight(settings: Settings) -> int:
     """Transform batches submitted ahead of the one being written: on Dask enough to keep
     the workers busy, few enough that memory stays bounded (finished batches wait in the
-    flow's process until they are validated and written); locally one at a time."""
+    flow's process until they are validated and written); locally one at a time (with
+    workers, the flow also reads the next batch's files meanwhile: one more raw batch in
+    memory)."""
     return max(2, settings.nlp_workers) + 1 if settings.dask_address else 1
 
 
@@ -147,6 +149,8 @@ def _transform_shard(
 _POOLS: dict[tuple, ProcessPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 _ABORTED: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()  # stopped by close_workers(abort=True)
+# pools whose worker died, with the error that says so (for any transform still waiting on them)
+_DIED: weakref.WeakKeyDictionary[ProcessPoolExecutor, str] = weakref.WeakKeyDictionary()
 
 
 def _pool(settings: Settings, create: bool) -> ProcessPoolExecutor | None:
@@ -216,15 +220,19 @@ def transform(raw: pl.DataFrame, settings: Settings, run_id: str, ingested_at: d
         futures = [pool.submit(_transform_shard, raw.slice(s, e - s), *arguments) for s, e in bounds]
         parts = [future.result() for future in futures]
     except (BrokenProcessPool, CancelledError) as error:
-        if pool in _ABORTED:
+        with _POOLS_LOCK:
+            died = _DIED.get(pool)
+            if died is None and pool not in _ABORTED:
+                died = _DIED[pool] = (
+                    f"a transform worker process died ({settings.nlp_workers} workers, {raw.height} "
+                    "documents): killed or out of memory; lower SITREP_NLP_WORKERS or SITREP_CHUNK_DOCUMENTS"
+                )
+        if died is None:  # the run stopped the workers: nothing went wrong here
             raise TransformCancelled(
                 f"transform of {raw.height} documents cancelled: the run stopped (see its error)"
             ) from error
         close_workers(abort=True)
-        raise TransformWorkerError(
-            f"a transform worker process died ({settings.nlp_workers} workers, {raw.height} documents): "
-            "killed or out of memory; lower SITREP_NLP_WORKERS or SITREP_CHUNK_DOCUMENTS"
-        ) from error
+        raise TransformWorkerError(died) from error
     return merge(parts, time.perf_counter() - started)
 
 

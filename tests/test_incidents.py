@@ -112,6 +112,16 @@ def test_a_protest_is_coded_by_the_intervention_reported_after_it(resources):
         "blogger. The blogger was arrested on Monday on an administrative charge.",
     )
     assert [r["sub_event_type"] for r in rows] == ["Peaceful protest", "Arrests"]
+    # nor an intervention elsewhere
+    rows = incidents_of(
+        resources,
+        "Report\n\nTeachers marched peacefully in Abuja on Monday. The union said it would "
+        "continue. In Lagos, police fired tear gas at protesters.",
+    )
+    assert [(r["sub_event_type"], r["location"]) for r in rows if r["event_type"] == "Protests"] == [
+        ("Peaceful protest", "Abuja"),
+        ("Protest with intervention", "Lagos"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -144,6 +154,16 @@ def test_an_assault_with_injuries_is_an_event_without_armed_words(resources, tex
         ("Villages near Idlib were bombarded with rockets on Monday.", "Shelling/artillery/missile attack"),
         ("Army engineers defused the bomb near Kandahar on Monday.", "Disrupted weapons use"),
         ("The truce between the regime and the rebels in Aleppo collapsed on Monday.", "Agreement"),
+        # review cases: a shooting where a film word happens to stand, and narrow exceptions
+        ("Assailants shot a school director outside his home in Kirkuk on Monday and fled the scene.", "Attack"),
+        ("Unidentified men shot a journalist outside a TV station in Mogadishu on Monday.", "Attack"),
+        ("Air defences shot down a drone over Latakia on Monday, state television reported.", "Disrupted weapons use"),
+        ("Soldiers shot at protesters in Mandalay on Monday, video footage showed.", "Excessive force against protesters"),
+        ("A demonstration of the families of detainees took place in Sanaa on Monday.", "Peaceful protest"),
+        ("A protest by government doctors over unpaid wages paralysed hospitals in Lagos.", "Peaceful protest"),
+        ("Elders agreed a truce in the feud between the two clans in Galkayo.", "Agreement"),
+        ("Rebels looted the central bank in Bangui on Monday.", "Looting/property destruction"),
+        ("Settlers built homes near Hebron. Israeli forces demolished them on Monday.", "Looting/property destruction"),
     ],
 )  # fmt: skip
 def test_the_other_senses_leave_these_events(resources, text, sub_event_type):
@@ -399,6 +419,31 @@ def test_what_does_not_place_an_incident(resources, text, location, country):
             "Ambush\n\nKABUL, Afghanistan (Oct. 3, 2011) - Afghan forces planned an operation. "
             "The soldiers successfully ambushed the insurgents on Monday.",
             [("ambushed", None, "Afghanistan")],
+        ),
+        # review cases: a wire bureau's city, or a sentence pointing elsewhere in the country
+        (
+            "Attack\n\nKANDAHAR, Afghanistan (Reuters) - Insurgents attacked a checkpoint in the "
+            "north of the country on Monday.",
+            [("attacked a checkpoint", None, "Afghanistan")],
+        ),
+        (
+            "Attack\n\nMOSUL, Iraq (AFP) - Gunmen killed two soldiers in the country's west on Monday.",
+            [("Gunmen killed", None, "Iraq")],
+        ),
+        # "forces" the verb; a possessive that is part of a town's name; an actor, not a
+        # quoted person, before ", from X"
+        (
+            "Report\n\nIsraeli strikes hit Gaza. Israel said it targeted militants. Renewed shelling "
+            "in Lebanon forces thousands of families to flee, officials said on Monday.",
+            [("shelling", None, "Lebanon")],
+        ),
+        (
+            "Report\n\nA storm hit St. John's on Monday. Gunmen killed two people in St. John's on Tuesday.",
+            [("Gunmen killed", "Newfoundland and Labrador", "Canada")],
+        ),
+        (
+            "Report\n\nForces loyal to Khalifa Haftar withdrew on Friday, from Gharyan, after heavy fighting.",
+            [("heavy fighting", "Sha`biyat al Jabal al Gharbi", "Libya")],
         ),
     ],
 )

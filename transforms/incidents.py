@@ -424,11 +424,14 @@ class DocumentContext:
                 return self.region_of(min(inside, key=lambda p: p.precision), geocoder)
         return None
 
-    def dateline_region(self, geocoder: Geocoder) -> Place | None:
-        """The region of the dateline's place, when it lies in the document's main country:
-        where a report filed away from the capital is, when nothing in it says more."""
+    def dateline_region(self, sentence: str, geocoder: Geocoder) -> Place | None:
+        """The region of the dateline's place, when it lies in the document's main country
+        and the sentence does not point elsewhere in it ("in the north of the country"):
+        where a report filed from the field is, when nothing in it says more."""
         place = self.dateline_place
         if not isinstance(place, Place) or not self.countries or place.country_code != self.countries[0]:
+            return None
+        if _ELSEWHERE_IN_COUNTRY.search(sentence):
             return None
         return self.region_of(place, geocoder)
 
@@ -726,13 +729,18 @@ def _without_demonym(text: str) -> str:
 def _model_place(mention: Mention) -> Mention:
     """A place mention of the model, without a nationality it ran into or a possessive
     ("Kunar province's Dara Noor district")."""
-    text = _POSSESSIVE_END.sub("", _without_demonym(mention.text))
+    text = _without_demonym(mention.text)
+    possessive = _POSSESSIVE_END.search(text)
+    if possessive:
+        text = text[: possessive.start(1)]
     if text == mention.text:
         return mention
     return replace(mention, end=mention.start + len(text), text=text, name=text)
 
 
-_POSSESSIVE_END = re.compile(r"(?<=\w)['’]s$")
+_POSSESSIVE_END = re.compile(
+    r"\b(?:province|region|district|state|governorate|oblast|county)(['’]s)$", re.IGNORECASE
+)
 
 
 def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
@@ -1100,6 +1108,9 @@ _FROM_AFTER_COMMA = re.compile(
     r",\s+(?i:a native of|from)\s+(?:[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,2},\s+)?$"
 )
 HOMETOWN_REACH = 80  # characters from a person's name to ", from X"
+_SPEECH_BEFORE = re.compile(
+    r"\b(?:said|says|told|according to|added|explained|noted|stated)\b", re.IGNORECASE
+)
 
 
 def _dateline_place(dateline: str, geocoder: Geocoder) -> Place | bool:
@@ -1110,9 +1121,18 @@ def _dateline_place(dateline: str, geocoder: Geocoder) -> Place | bool:
     if first is None or _WEEKDAY.match(first.group(1)) or name_key(first.group(1)) in capital_keys():
         return False  # "Sun, 16 Apr 2017" dates a report
     place = geocoder.geocode(first.group(1))
-    return place if place is not None and place.kind != "country" else False
+    if place is None or place.kind == "country":
+        return False
+    # a news agency's bureau city ("MOSUL, Iraq (AFP)") files on a whole region; a region
+    # or a small town is where a field report is
+    return place if place.kind != "city" or place.population < MAJOR_CITY else False
 
 
+_ELSEWHERE_IN_COUNTRY = re.compile(
+    r"\b(?:north|south|east|west|central)(?:ern|-?east(?:ern)?|-?west(?:ern)?)?\b|\bthe country(?:'s|’s)?\b|"
+    r"\bnationwide\b|\bacross the\b",
+    re.IGNORECASE,
+)
 _WEEKDAY = re.compile(r"(?i)(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?$")
 _DATELINE_NAME = re.compile(r"\s*([^\W\d][^,(]{1,40}?)\s*[,(]")
 
@@ -1122,8 +1142,13 @@ def _hometown(sentence: str, mention: Mention, mentions: list[Mention]) -> bool:
     Fivecoat, commander of 3rd Battalion, from Delaware, Ohio" is no place of the event."""
     if not _FROM_AFTER_COMMA.search(sentence[max(0, mention.start - 60) : mention.start]):
         return False
+    # the person is quoted ("said Capt. ..."), not acting ("Forces loyal to Khalifa Haftar
+    # withdrew on Friday, from Gharyan")
     return any(
-        m.label == "PERSON" and m.end <= mention.start and mention.start - m.end <= HOMETOWN_REACH
+        m.label == "PERSON"
+        and m.end <= mention.start
+        and mention.start - m.end <= HOMETOWN_REACH
+        and _SPEECH_BEFORE.search(sentence[max(0, m.start - 60) : m.start])
         for m in mentions
     )
 
@@ -1134,10 +1159,15 @@ def _foreign_forces(sentence: str, mention: Mention, context: DocumentContext, g
     military personnel were killed" in a note on Pakistan)."""
     if not _FORCE_NOUN_AFTER.match(sentence, mention.end):
         return False
+    if _LOCATIVE_BEFORE.search(sentence[max(0, mention.start - 12) : mention.start]):
+        return False  # "shelling in Lebanon forces thousands to flee": "forces" the verb
     code = geocoder.country_of(sentence[mention.start : mention.end])
     return code is not None and code not in context.countries[:1]
 
 
+_LOCATIVE_BEFORE = re.compile(
+    r"\b(?:in|into|across|near|from|at|to|inside|throughout)\s+(?:the\s+)?$", re.IGNORECASE
+)
 _FORCE_NOUN_AFTER = re.compile(
     r"\s+(?:service\s?(?:members?|men|women)|troops|soldiers|forces|marines|sailors|airmen|"
     r"personnel|commandos|warplanes|jets|drones|officials|diplomats|nationals|advis[eo]rs|"
@@ -1505,7 +1535,7 @@ def _incidents_for_sentence(
                 place = (
                     context.place_before(row["position"])
                     or context.main_region(row["position"], geocoder)
-                    or context.dateline_region(geocoder)
+                    or context.dateline_region(sentence, geocoder)
                 )
                 if place is None and context.countries:
                     place = geocoder.geocode(geocoder.country_name(context.countries[0]) or "", ())
@@ -1773,33 +1803,54 @@ def detect_incidents(
     return conform(pl.DataFrame(rows, schema=INCIDENTS, strict=False), INCIDENTS)
 
 
-_FILMING = re.compile(
-    r"\b(?:films?|filming|filmed|movies?|footage|scenes?|episodes?|series|sequel|documentar(?:y|ies)|"
-    r"directors?|actors?|actress(?:es)?|cast|studios?|principal photography|shows?|videos?|cameras?|"
-    r"broadcasts?|television|TV|box office|premieres?)\b",
+# film production in the sentence ("the actor hoped to start shooting", "location shooting")
+_PRODUCTION = re.compile(
+    r"\b(?:films?|filming|filmed|movies?|sequel|documentar(?:y|ies)|actors?|actress(?:es)?|"
+    r"box office|premiered?|principal photography|location shooting|cinemas?)\b",
+    re.IGNORECASE,
+)
+# what was shot is a film: "shooting video", "footage was shot", "a video purportedly shot in"
+_FILM_OBJECT = re.compile(
+    r"\b(?:shoot(?:ing)?|shot) (?:\w+ ){0,2}?(?:video|footage|films?|movies?|scenes|pictures|photos|"
+    r"photographs|episodes?)\b",
+    re.IGNORECASE,
+)
+_FILMED = re.compile(
+    r"\b(?:footage|films?|movies?|videos?|scenes?|episodes?|series|documentar(?:y|ies)|version|sequel|"
+    r"pictures?|photos?)\b(?:[\s,]+\w+){0,4}?\s+shot\b",
+    re.IGNORECASE,
+)
+# never filming: "shot down", "shot at", "shot in the thigh", "the shooting took place"
+_NOT_FILMING = re.compile(
+    r"\bshot (?:down|at|dead|and|by)\b|\bshooting (?:at|of)\b|"
+    r"\bshot in the (?:\w+ )?(?:thigh|legs?|arms?|chest|head|back|neck|stomach|foot|feet|face|shoulder)\b|"
+    r"\b(?:the|a) shooting (?:took place|happened|occurred|broke out)\b",
     re.IGNORECASE,
 )
 _HARM = re.compile(
     r"\b(?:kill\w*|dead|death|died|dies|wounded|injur\w*|gun\w*|police|bullets?|victims?|murder\w*|"
-    r"attack\w*|stabbed|hospital\w*|shot dead|shot and|security|"
-    r"shot in the (?:\w+ )?(?:thigh|legs?|arms?|chest|head|back|neck|stomach|foot|feet|face|shoulder)|"
-    r"(?:the|a) shooting (?:took place|happened|occurred|broke out))\b",
+    r"attack\w*|stabbed|hospital\w*|security|assailants?|fled)\b",
     re.IGNORECASE,
 )
 
 
 def _without_filming(rows: list[dict], sentence_texts: dict[str, str]) -> list[dict]:
-    """A shot or shooting in a sentence about films and television, naming no harm, is
-    filming: "Principal footage was shot in Morocco", "he hoped to start shooting Racing
-    The Monsoon next year". (Not "Van Gogh was shot and stabbed to death ... after his
-    film's broadcast on Dutch television".)"""
+    """A shot or shooting that is filming is no event: what was shot is a film ("Principal
+    footage was shot in Morocco", "keen to start shooting video"), or the sentence speaks of
+    film production and of no harm ("the actor hoped to start shooting Racing The Monsoon
+    next year"). Never "shot down", "shot at", "shot in the thigh outside the studios", nor
+    "a journalist was shot outside a TV station"."""
 
     def filming(r: dict) -> bool:
         trigger = (r["trigger"] or "").lower()
         if "shot" not in trigger and "shooting" not in trigger:
             return False
         sentence = sentence_texts.get(r["sentence_id"], "")
-        return bool(_FILMING.search(sentence)) and not _HARM.search(sentence)
+        if _NOT_FILMING.search(sentence):
+            return False
+        if _FILM_OBJECT.search(sentence) or _FILMED.search(sentence):
+            return True
+        return bool(_PRODUCTION.search(sentence)) and not _HARM.search(sentence)
 
     return [r for r in rows if not filming(r)]
 
@@ -1809,15 +1860,17 @@ _PROTEST_OUTCOMES = ("Protest with intervention", "Excessive force against prote
 
 
 def _protests_by_outcome(rows: list[dict]) -> list[dict]:
-    """A peaceful protest followed within two sentences by the police stepping in ("14
-    protesters were arrested by the police", "Police intervened ..., detaining 2
-    protesters") is coded by that outcome, as ACLED codes the event as a whole: "Protest
+    """A peaceful protest followed within two sentences, in the same place, by the police
+    stepping in ("14 protesters were arrested by the police", "Police intervened ...,
+    detaining 2 protesters") is coded by that outcome, as ACLED codes the event as a whole: "Protest
     with intervention" (or "Excessive force against protesters"). Arrests alone do not
     count: a protest is often about someone's arrest."""
-    outcomes: dict[str, list[tuple[int, str]]] = {}
+    outcomes: dict[str, list[tuple[int, str, tuple]]] = {}
     for r in rows:
         if r["modality"] == "asserted" and r["sub_event_type"] in _PROTEST_OUTCOMES:
-            outcomes.setdefault(r["doc_id"], []).append((_position(r["sentence_id"]), r["sub_event_type"]))
+            outcomes.setdefault(r["doc_id"], []).append(
+                (_position(r["sentence_id"]), r["sub_event_type"], _where(r))
+            )
     if not outcomes:
         return rows
     for r in rows:
@@ -1826,12 +1879,16 @@ def _protests_by_outcome(rows: list[dict]) -> list[dict]:
         here = _position(r["sentence_id"])
         later = [
             (position, sub_event)
-            for position, sub_event in outcomes.get(r["doc_id"], ())
-            if here < position <= here + PROTEST_OUTCOME_SENTENCES
+            for position, sub_event, where in outcomes.get(r["doc_id"], ())
+            if here < position <= here + PROTEST_OUTCOME_SENTENCES and where == _where(r)
         ]
         if later:
             r["sub_event_type"] = min(later)[1]
     return rows
+
+
+def _where(row: dict) -> tuple:
+    return row["country_code"], row["admin1"], row["location"]
 
 
 def _position(sentence_id: str) -> int:
