@@ -122,6 +122,13 @@ def test_a_protest_is_coded_by_the_intervention_reported_after_it(resources):
         ("Peaceful protest", "Abuja"),
         ("Protest with intervention", "Lagos"),
     ]
+    # tear gas disperses a crowd: no chemical attack, no exchange of fire, no shelling
+    for text in (
+        "In Lagos, police fired tear gas at protesters on Monday.",
+        "In Surat, police fired tear gas shells to disperse protesters on Monday.",
+    ):
+        rows = incidents_of(resources, f"Report\n\n{text}")
+        assert [r["sub_event_type"] for r in rows] == ["Protest with intervention"], text
 
 
 @pytest.mark.parametrize(

@@ -1880,15 +1880,20 @@ def _protests_by_outcome(rows: list[dict]) -> list[dict]:
         later = [
             (position, sub_event)
             for position, sub_event, where in outcomes.get(r["doc_id"], ())
-            if here < position <= here + PROTEST_OUTCOME_SENTENCES and where == _where(r)
+            if here < position <= here + PROTEST_OUTCOME_SENTENCES and _same_place(where, _where(r))
         ]
         if later:
             r["sub_event_type"] = min(later)[1]
     return rows
 
 
+def _same_place(a: tuple, b: tuple) -> bool:
+    """Same country, and the same region where both name one (``_where`` tuples)."""
+    return a[0] == b[0] and (a[1] is None or b[1] is None or a[1] == b[1])
+
+
 def _where(row: dict) -> tuple:
-    return row["country_code"], row["admin1"], row["location"]
+    return row["country_code"], row["admin1"]
 
 
 def _position(sentence_id: str) -> int:
