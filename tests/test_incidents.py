@@ -674,6 +674,8 @@ def test_a_warning_in_a_report_of_armed_conflict_is_a_threat(resources):
         "A spokeswoman in London said the poster was offensive to many people.",
         "Users in Seoul are bombarded with pop-up ads that are hard to close.",
         "Russia is able to circumvent a host of tricky legal landmines in Moscow, analysts said.",
+        # warning shots are a warning with a gun: neither a verbal threat nor an exchange of fire
+        "Troops fired warning shots at a car approaching the checkpoint near Kandahar.",
         "The European Commission in Brussels has called a truce in its battle with France over deficits.",
         "The vote in Leeds prompted the association president to resign in protest.",
         "The move followed a protest from the Thai government about the dams in Laos.",
