@@ -361,8 +361,9 @@ class DocumentContext:
     held_in: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     # place keys of spelling variants already found to name no town abroad (_alike_elsewhere)
     not_variants: set[str] = field(default_factory=set)
-    # the place of the report's dateline, unless it is a capital ("URUZGAN, Afghanistan
-    # (Oct. 3, 2011)"; not "KABUL, Afghanistan"): False where there is none
+    # the place of the report's dateline when it is a region or a town under 100,000
+    # ("URUZGAN, Afghanistan (Oct. 3, 2011)"; not "KABUL, Afghanistan", nor a news agency's
+    # "MOSUL, Iraq (AFP)"): False where there is none
     dateline_place: Place | bool | None = None
     regions: dict[tuple[str, str], Place | None] = field(default_factory=dict)  # region_of cache
 
@@ -1116,7 +1117,7 @@ _SPEECH_BEFORE = re.compile(
 def _dateline_place(dateline: str, geocoder: Geocoder) -> Place | bool:
     """The place a dateline names first ("URUZGAN" of "URUZGAN, Afghanistan (Oct. 3, 2011)
     -"), unless it is a capital (a ministry's or a command's seat files reports on the whole
-    country) or a country; False when there is none."""
+    country), a city of 100,000 or more, or a country; False when there is none."""
     first = _DATELINE_NAME.match(dateline)
     if first is None or _WEEKDAY.match(first.group(1)) or name_key(first.group(1)) in capital_keys():
         return False  # "Sun, 16 Apr 2017" dates a report
