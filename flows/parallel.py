@@ -148,9 +148,9 @@ def _transform_shard(
 
 _POOLS: dict[tuple, ProcessPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
-_ABORTED: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()  # stopped by close_workers(abort=True)
-# pools whose worker died, with the error that says so (for any transform still waiting on them)
-_DIED: weakref.WeakKeyDictionary[ProcessPoolExecutor, str] = weakref.WeakKeyDictionary()
+# pools that ended early -> why: None when the run stopped them (close_workers(abort=True)),
+# else the error of the worker that died (for any transform still waiting on them)
+_ENDED: weakref.WeakKeyDictionary[ProcessPoolExecutor, str | None] = weakref.WeakKeyDictionary()
 
 
 def _pool(settings: Settings, create: bool) -> ProcessPoolExecutor | None:
@@ -175,7 +175,7 @@ def _close(abort: bool) -> None:
     while _POOLS:
         _, pool = _POOLS.popitem()
         if abort:  # an interrupted run: do not wait for the shards in progress
-            _ABORTED.add(pool)
+            _ENDED.setdefault(pool, None)
             processes = list((getattr(pool, "_processes", None) or {}).values())
             pool.shutdown(wait=False, cancel_futures=True)
             for process in processes:
@@ -221,12 +221,11 @@ def transform(raw: pl.DataFrame, settings: Settings, run_id: str, ingested_at: d
         parts = [future.result() for future in futures]
     except (BrokenProcessPool, CancelledError) as error:
         with _POOLS_LOCK:
-            died = _DIED.get(pool)
-            if died is None and pool not in _ABORTED:
-                died = _DIED[pool] = (
-                    f"a transform worker process died ({settings.nlp_workers} workers, {raw.height} "
-                    "documents): killed or out of memory; lower SITREP_NLP_WORKERS or SITREP_CHUNK_DOCUMENTS"
-                )
+            died = _ENDED.setdefault(
+                pool,
+                f"a transform worker process died ({settings.nlp_workers} workers, {raw.height} "
+                "documents): killed or out of memory; lower SITREP_NLP_WORKERS or SITREP_CHUNK_DOCUMENTS",
+            )
         if died is None:  # the run stopped the workers: nothing went wrong here
             raise TransformCancelled(
                 f"transform of {raw.height} documents cancelled: the run stopped (see its error)"

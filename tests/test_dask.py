@@ -290,15 +290,15 @@ def test_a_transform_stopped_with_the_run_is_cancelled_not_a_dead_worker(monkeyp
     settings = Settings(nlp_enabled=False, nlp_workers=2)
     stopped = StoppedPool()
     monkeypatch.setattr(parallel, "_pool", lambda settings, create: stopped)
-    parallel._ABORTED.add(stopped)
+    parallel._ENDED[stopped] = None  # stopped by the run
     with pytest.raises(parallel.TransformCancelled, match="cancelled: the run stopped"):
         parallel.transform(raw, settings, "r", datetime.now(UTC))
     # the same failure in a pool nobody stopped is a worker fault ...
-    parallel._ABORTED.discard(stopped)
+    del parallel._ENDED[stopped]
     with pytest.raises(parallel.TransformWorkerError, match="killed or out of memory"):
         parallel.transform(raw, settings, "r", datetime.now(UTC))
     # ... and another transform waiting on that pool says so too, though the first one's
     # error then stopped the workers
-    parallel._ABORTED.add(stopped)
+    parallel._ENDED.setdefault(stopped, None)  # the run then stops the pool
     with pytest.raises(parallel.TransformWorkerError, match="killed or out of memory"):
         parallel.transform(raw, settings, "r", datetime.now(UTC))

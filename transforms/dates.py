@@ -100,7 +100,7 @@ _NEEDS_DIGIT = frozenset(("iso", "dmy", "mdy", "dm", "md", "year"))
 _NEEDS_MONTH = frozenset(("dmy", "mdy", "dm", "md", "month"))
 
 
-def fold(text: str) -> str:
+def ignorecase_lower(text: str) -> str:
     """Lower case as the patterns' IGNORECASE matches it: "ſ" (long s) is "s", "K" (Kelvin)
     is "k", "İ" and "ı" are "i" (str.lower() alone keeps them apart)."""
     if text.isascii():
@@ -116,7 +116,7 @@ def _could_match(kind: str, lowered: str, digit: bool, month: bool) -> bool:
 
 
 def _month(match: re.Match[str]) -> int:
-    name = fold(match.group("month")).rstrip(".")
+    name = ignorecase_lower(match.group("month")).rstrip(".")
     return MONTHS.get(name) or MONTHS[name[:3]]
 
 
@@ -153,7 +153,7 @@ def _resolve(match: re.Match[str], kind: str, published: date | None) -> tuple[d
         days = int(count) if count.isdigit() else _NUMBER_WORDS[count]
         return published - timedelta(days=days), "day"
     if kind == "weekday":
-        weekday = WEEKDAYS[fold(match.group("weekday"))]
+        weekday = WEEKDAYS[ignorecase_lower(match.group("weekday"))]
         back = (published.weekday() - weekday) % 7
         if match.group(0).lower().startswith("last") and back == 0:
             back = 7
@@ -179,7 +179,7 @@ def _resolve(match: re.Match[str], kind: str, published: date | None) -> tuple[d
 def find_dates(sentence: str, published: date | None) -> list[DateMention]:
     """All date expressions in the sentence, in text order. Without a publication date,
     relative expressions are returned with ``value=None`` (stated but not resolvable)."""
-    lowered = fold(sentence)
+    lowered = ignorecase_lower(sentence)
     digit, month = _DIGIT.search(sentence) is not None, _MONTH_WORD.search(sentence) is not None
     found: dict[int, DateMention] = {}
     taken: list[tuple[int, int]] = []

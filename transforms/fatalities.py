@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from transforms.dates import fold
+from transforms.dates import ignorecase_lower
 
 UNITS = {
     "zero": 0, "no": 0, "one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "three": 3,
@@ -122,7 +122,7 @@ _DEATH_STEMS = (
 
 def find_fatalities(sentence: str) -> tuple[int | None, str | None]:
     """(deaths stated in the sentence, the words stating them); (None, None) if unstated."""
-    lowered = fold(sentence)
+    lowered = ignorecase_lower(sentence)
     if not any(stem in lowered for stem in _DEATH_STEMS) or _CUMULATIVE.search(sentence):
         return None, None
     counts: list[tuple[int, int, str]] = []  # (start, value, text)

@@ -857,7 +857,7 @@ def _sentence_places(
             continue  # "Washington accuses the regime", "accused Damascus of": a government
         region = slots[m.start] > 0
         if (
-            sentence[m.start : m.end].lower() in _COMPASS_WORDS
+            sentence[m.start : m.end].lower() in _GENERIC_REGION_WORDS
             and not _REGION_WORD_AFTER.match(sentence[m.end : m.end + 20])
             and not region
         ):
@@ -1010,7 +1010,7 @@ def _metonym(sentence: str, mention: Mention, geocoder: Geocoder) -> bool:
 
 # Words that name a region only with a region word after them ("Southern Region", "Capital
 # District"): alone they are a direction or "the capital" of the country in question.
-_COMPASS_WORDS = frozenset(
+_GENERIC_REGION_WORDS = frozenset(
     "north south east west northern southern eastern western central northeast northwest "
     "southeast southwest north-east north-west south-east south-west capital".split()
 )
@@ -1647,11 +1647,11 @@ def _document_contexts(
                 continue
             mention = Mention(0, 0, label, text, name)
             code = _country_of_mention(mention, geocoder)
-            if code is None and label == "GPE" and name.lower() not in _COMPASS_WORDS:
+            if code is None and label == "GPE" and name.lower() not in _GENERIC_REGION_WORDS:
                 place = geocoder.geocode(name)
                 # a big city abroad read from a spelling variant says little of what the
                 # document is about ("Katasana" near Kabul is not Katsina, Nigeria)
-                big = place is not None and place.population >= 100_000 and not place.spelled_alike
+                big = place is not None and place.population >= MAJOR_CITY and not place.spelled_alike
                 code = place.country_code if big else None
             if code:
                 places[code] += 1
@@ -1866,12 +1866,10 @@ def _protests_by_outcome(rows: list[dict]) -> list[dict]:
     detaining 2 protesters") is coded by that outcome, as ACLED codes the event as a whole: "Protest
     with intervention" (or "Excessive force against protesters"). Arrests alone do not
     count: a protest is often about someone's arrest."""
-    outcomes: dict[str, list[tuple[int, str, tuple]]] = {}
+    outcomes: dict[str, list[dict]] = {}
     for r in rows:
         if r["modality"] == "asserted" and r["sub_event_type"] in _PROTEST_OUTCOMES:
-            outcomes.setdefault(r["doc_id"], []).append(
-                (_position(r["sentence_id"]), r["sub_event_type"], _where(r))
-            )
+            outcomes.setdefault(r["doc_id"], []).append(r)
     if not outcomes:
         return rows
     for r in rows:
@@ -1879,22 +1877,20 @@ def _protests_by_outcome(rows: list[dict]) -> list[dict]:
             continue
         here = _position(r["sentence_id"])
         later = [
-            (position, sub_event)
-            for position, sub_event, where in outcomes.get(r["doc_id"], ())
-            if here < position <= here + PROTEST_OUTCOME_SENTENCES and _same_place(where, _where(r))
+            (_position(o["sentence_id"]), o["sub_event_type"])
+            for o in outcomes.get(r["doc_id"], ())
+            if here < _position(o["sentence_id"]) <= here + PROTEST_OUTCOME_SENTENCES and _same_place(o, r)
         ]
         if later:
             r["sub_event_type"] = min(later)[1]
     return rows
 
 
-def _same_place(a: tuple, b: tuple) -> bool:
-    """Same country, and the same region where both name one (``_where`` tuples)."""
-    return a[0] == b[0] and (a[1] is None or b[1] is None or a[1] == b[1])
-
-
-def _where(row: dict) -> tuple:
-    return row["country_code"], row["admin1"]
+def _same_place(a: dict, b: dict) -> bool:
+    """Two incidents in one country, and in one region where both name one."""
+    return a["country_code"] == b["country_code"] and (
+        a["admin1"] is None or b["admin1"] is None or a["admin1"] == b["admin1"]
+    )
 
 
 def _position(sentence_id: str) -> int:

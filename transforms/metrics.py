@@ -260,7 +260,7 @@ COMPASS_WORDS = {
 }  # fmt: skip
 
 
-_COMPASS = frozenset(COMPASS_WORDS.values()) | {"north", "south", "east", "west"}
+_COMPASS = frozenset(COMPASS_WORDS.values())
 
 
 def name_form(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
