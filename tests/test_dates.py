@@ -67,3 +67,7 @@ def test_datelines_at_the_start_or_after_a_release_header():
     # a parenthesis without a date is no dateline; a mixed-case city is not trusted mid-sentence
     assert dateline_end("The US, Russia (and China) met in Geneva.") == 0
     assert dateline_end("Officials said Kabul, Afghanistan (Apr. 26) was calm.") == 0
+    # a weekday dateline needs no bracket; a sentence with neither opening has no dateline
+    assert dateline_end("Sun 16 Apr 2017 Jets struck Idlib.") == len("Sun 16 Apr 2017")
+    assert dateline_end(" Monday 3 June 2024 Talks began.") == len(" Monday 3 June 2024")
+    assert dateline_end("KABUL, Afghanistan - Forces detained two men.") == 0

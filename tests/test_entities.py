@@ -15,7 +15,7 @@ from transforms.ner_rules import (
     restore_case,
     team_spans,
 )
-from transforms.resources import entity_aliases
+from transforms.resources import entity_aliases, trie_regex
 
 LEXICON = NameLexicon(
     places=frozenset({"kent", "surrey", "york", "bristol", "colombo", "lyon", "harrow"}),
@@ -277,3 +277,25 @@ def test_extract_mentions_on_a_caps_headline_and_a_results_line(nlp_and_keys):
     assert ("CARDIFF", "GPE") in names
     assert ("Fulham", "ORG") in names
     assert ("Carlisle", "ORG") in names
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the Royal Navy and the Royal Air Forces met",  # "Royal Air Force" + "s": only "Royal"
+        "Royals, Roy, R. and Royal.",
+        "a.b and axb",  # an escaped dot is a dot
+        "Navy Navy-blue Navyy",
+    ],
+)
+def test_a_trie_regex_matches_what_a_flat_alternation_longest_first_matches(text):
+    import re
+
+    phrases = ["Royal Navy", "Royal Air Force", "Royal", "Roy", "R", "a.b", "Navy"]
+    flat = re.compile(
+        r"\b(?:" + "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True)) + r")\b"
+    )
+    trie = re.compile(rf"\b{trie_regex(phrases)}\b")
+    expected = [(m.start(), m.group(0)) for m in flat.finditer(text)]
+    assert [(m.start(), m.group(0)) for m in trie.finditer(text)] == expected
+    assert expected  # each text holds at least one phrase

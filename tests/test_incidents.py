@@ -205,6 +205,21 @@ def test_relative_dates_resolve_against_the_publication_date(resources):
     assert (arrest["admin1"], arrest["country"]) == ("Helmand", "Afghanistan")
 
 
+def test_a_sentence_without_a_date_takes_the_last_one_stated_before_it(resources):
+    rows = incidents_of(
+        resources,
+        "Report\n\nOn June 1, officials met in Kabul. On Monday, talks resumed in Doha. "
+        "The delegates left the city. Jets struck a convoy near Idlib.",
+    )
+    strike = only(rows, sub_event_type="Air/drone strike")
+    # the nearest earlier date (Monday, June 3), not the first one, and not the publication day
+    assert (strike["event_date"], strike["date_precision"], strike["date_text"]) == (
+        date(2024, 6, 3),
+        "day",
+        "On Monday",
+    )
+
+
 def test_no_publication_date_means_no_guessed_year(resources):
     rows = incidents_of(resources, "Report\n\nOn June 4, jets struck a convoy near Idlib.", published=None)
     strike = only(rows, sub_event_type="Air/drone strike")

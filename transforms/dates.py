@@ -210,6 +210,7 @@ _DATELINE_BRACKET = (
     r"|\d{1,2}/\d{1,2}(?:/\d{2,4})?|\d{1,2}\s+(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?(?:\s+\d{4})?"
     r"|Reuters|AFP|AP|dpa|DPA|ANI|UPI|IANS|PTI|Xinhua|TASS|AA|IRNA|SANA|Anadolu)\)"
 )
+_WEEKDAY_ABBREVIATIONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DATELINE = re.compile(
     rf"^\s*(?:{_DATELINE_PLACE},\s*)?{_DATELINE_PLACE}\s*{_DATELINE_BRACKET}|"
     r"^\s*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+\d{1,2}\s+[A-Z][a-z]+\.?\s+\d{4}\b"
@@ -229,6 +230,8 @@ HEADER_CHARS = 160
 def dateline_end(sentence: str) -> int:
     """Where a leading dateline ("KABUL, Afghanistan (Jan. 25, 2013) –", "Sun 16 Apr
     2017") ends, or 0: it dates the report, not the events that follow it."""
+    if "(" not in sentence and not sentence.lstrip().startswith(_WEEKDAY_ABBREVIATIONS):
+        return 0  # every dateline form has a bracket or opens with a weekday
     match = _DATELINE.match(sentence)
     if match is None:
         match = _HEADED_DATELINE.search(sentence, 0, HEADER_CHARS)
@@ -241,7 +244,14 @@ def find_date(sentence: str, published: date | None, near: int | None = None) ->
     """The sentence's event date: the expression closest to ``near`` (e.g. the trigger),
     else the first one; None when the sentence states no date (``value`` is None when it
     states one that cannot be resolved without a publication date)."""
-    mentions = find_dates(sentence, published)
+    return pick_date(find_dates(sentence, published), published, near)
+
+
+def pick_date(
+    mentions: list[DateMention], published: date | None, near: int | None = None
+) -> DateMention | None:
+    """:func:`find_date`'s choice among a sentence's :func:`find_dates` (computed once, read
+    for each trigger)."""
     if not mentions:
         return None
     if len(mentions) > 1 and published is not None:

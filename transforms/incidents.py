@@ -39,7 +39,7 @@ from functools import lru_cache
 
 import polars as pl
 
-from transforms.dates import DateMention, dateline_end, find_date
+from transforms.dates import DateMention, dateline_end, find_dates, ignorecase_lower, pick_date
 from transforms.fatalities import find_detained, find_fatalities
 from transforms.geocode import COMPASS_PREFIX, MAJOR_CITY, REGION_KINDS, SUBDIVISION_WORDS, Geocoder, Place
 from transforms.ner_rules import is_sports_text
@@ -177,8 +177,12 @@ _GENERIC_FORCES = re.compile(
     r"\b(?:army|military|armed forces|forces|troops|defen[cs]e forces)$", re.IGNORECASE
 )
 _NAME_TOKEN = r"[A-Z‘'’][\w'’‘-]*"
+_ADMIN_WORDS = (
+    "region", "province", "oblast", "governorate", "district", "state", "subdivision", "county",
+    "municipality", "town", "village", "LGA",
+)  # fmt: skip
 _ADMIN_PHRASE = re.compile(
-    rf"(?<![\w'’‘])((?:{_NAME_TOKEN}\s){{0,2}}{_NAME_TOKEN})\s+(region|province|oblast|governorate|district|state|subdivision|county|municipality|town|village|LGA)\b"
+    rf"(?<![\w'’‘])((?:{_NAME_TOKEN}\s){{0,2}}{_NAME_TOKEN})\s+({'|'.join(_ADMIN_WORDS)})\b"
 )
 # a written place name: capitalised words, perhaps with an article first ("La Libertad",
 # "El Alto", "An Najaf") and particles inside ("Ras al Ain", "San Jose del Monte")
@@ -207,11 +211,20 @@ _KIND_WORD_AFTER = re.compile(
     r"\s+(?i:district|county|province|region|state|subdivision|municipality|town|village|city|area|LGA)\b"
 )
 _PARENTHESES = re.compile(r"\(([^()]{1,80})\)")
-# a sentence without any of these cannot state a date (saves running every date pattern)
-_DATE_HINT = re.compile(
-    r"\d|\b(?i:yesterday|today|tonight|night|overnight|morning|afternoon|evening|ago|week|weekend|month|year|"
+# a sentence without a digit or one of these words cannot state a date (saves running every
+# date pattern); the words are searched in the lower-cased text, which is several times
+# faster than an IGNORECASE alternation
+_DIGIT = re.compile(r"\d")
+_DATE_WORD = re.compile(
+    r"\b(?:yesterday|today|tonight|night|overnight|morning|afternoon|evening|ago|week|weekend|month|year|"
     r"jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mon|tue|wed|thu|fri|sat|sun)"
 )
+
+
+def _may_state_date(text: str) -> bool:
+    return _DIGIT.search(text) is not None or _DATE_WORD.search(ignorecase_lower(text)) is not None
+
+
 _NOT_PLACES = frozenset(
     "January February March April May June July August September October November December Monday "
     "Tuesday Wednesday Thursday Friday Saturday Sunday The This That These Those His Her Their Its Our "
@@ -348,7 +361,8 @@ class DocumentContext:
     published: date | None
     countries: list[str]  # ISO2 codes, most mentioned first
     affiliations: Counter = field(default_factory=Counter)  # countries of named forces/missions
-    dates: dict[int, DateMention] = field(default_factory=dict)  # sentence position -> date stated
+    # sentence position -> every date expression after its dateline (find_dates, read once)
+    stated: dict[int, list[DateMention]] = field(default_factory=dict)
     found: dict[int, list[tuple[Mention, Place]]] = field(default_factory=dict)  # position -> places named
     texts: dict[int, str] = field(default_factory=dict)  # position -> sentence
     named_regions: set[tuple[str, str]] = field(default_factory=set)  # (country, admin1) named so far
@@ -367,10 +381,25 @@ class DocumentContext:
     dateline_place: Place | bool | None = None
     regions: dict[tuple[str, str], Place | None] = field(default_factory=dict)  # region_of cache
 
+    def stated_dates(self, position: int) -> list[DateMention]:
+        """Every date expression of the sentence after its dateline (found once)."""
+        found = self.stated.get(position)
+        if found is None:
+            text = self.texts.get(position, "")
+            found = self.stated[position] = find_dates(text[dateline_end(text) :], self.published)
+        return found
+
     def date_before(self, position: int) -> DateMention | None:
-        """The date stated last before this sentence (a report's narrative carries it on)."""
-        earlier = [p for p in self.dates if p < position]
-        return self.dates[max(earlier)] if earlier else None
+        """The date stated last before this sentence (a report's narrative carries it on).
+        Read backwards and only as far as needed: most sentences are never asked."""
+        for earlier in range(position - 1, -1, -1):
+            text = self.texts.get(earlier)
+            if text is None or not _may_state_date(text):
+                continue
+            chosen = pick_date(self.stated_dates(earlier), self.published)
+            if chosen is not None and chosen.value is not None:
+                return chosen
+        return None
 
     def place_after(self, position: int, country_code: str, geocoder: Geocoder) -> Place | None:
         """The region of the detail that follows a lead naming only a country: the first of
@@ -785,12 +814,15 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
         candidates.append(Mention(start, end, "GPE", text, text))
         taken.append((start, end))
 
-    for match in _ADMIN_PHRASE.finditer(sentence):
-        add(*match.span(1))
+    # (substring tests first: most sentences hold no region word, no " of " and no bracket)
+    if any(word in sentence for word in _ADMIN_WORDS):
+        for match in _ADMIN_PHRASE.finditer(sentence):
+            add(*match.span(1))
     for match in _LOCATIVE_PHRASE.finditer(sentence):
         add(*match.span(1))
-    for match in _OF_PLACE_PHRASE.finditer(sentence):
-        add(*match.span(1))
+    if " of " in sentence:
+        for match in _OF_PLACE_PHRASE.finditer(sentence):
+            add(*match.span(1))
     # "Zacatecas, Zacatecas" / "Uzhivka, Donetsk": each name of a comma list is a place
     for m in list(candidates):
         text = sentence[m.start : m.end]
@@ -812,7 +844,7 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
             add(*follow.span(1))
             if len(candidates) > known:
                 chain.append(candidates[-1])
-    for match in _PARENTHESES.finditer(sentence):
+    for match in _PARENTHESES.finditer(sentence) if "(" in sentence else ():
         offset = match.start(1)
         parts = [part for part in re.finditer(r"[^,]+", match.group(1)) if part.group(0).strip()]
         for part in parts:
@@ -1482,6 +1514,16 @@ def _incidents_for_sentence(
     dateline = dateline_end(sentence)
     after_dateline = [m for m in mentions if m.start >= dateline]
     clauses = _clauses(sentence)
+    # the context words matter only to triggers that need them (the search is a long
+    # IGNORECASE alternation: skipped where no such trigger can match)
+    needs_context = any(t.needs_context for t in (rules.triggers if triggers is None else triggers))
+    deaths: dict[str, int | None] = {}  # text -> deaths it states (each family asks again)
+
+    def deaths_in(text: str) -> int | None:
+        if text not in deaths:
+            deaths[text] = find_fatalities(text)[0]
+        return deaths[text]
+
     for clause in clauses:
         lo, hi = clause
         clause_text = sentence[lo:hi]
@@ -1490,8 +1532,9 @@ def _incidents_for_sentence(
             for m in mentions
             if lo <= m.start < hi
         ]
-        has_context = bool(rules.context.search(clause_text)) or any(
-            m.label in ("WEAPON", "MILITARY_UNIT") for m in clause_mentions
+        has_context = needs_context and (
+            bool(rules.context.search(clause_text))
+            or any(m.label in ("WEAPON", "MILITARY_UNIT") for m in clause_mentions)
         )
         best = _find_triggers(clause_text, clause_mentions, rules, has_context, triggers)
         refine(best, clause_text, window or sentence, clause_mentions)
@@ -1555,7 +1598,9 @@ def _incidents_for_sentence(
                     else "Unidentified Armed Group"
                 )
 
-            mention = find_date(sentence[dateline:], context.published, near=t_start - dateline)
+            mention = pick_date(
+                context.stated_dates(row["position"]), context.published, near=t_start - dateline
+            )
             carried = context.date_before(row["position"]) if mention is None else None
             if mention is not None:
                 event_date, precision, date_text = mention.value, mention.precision, mention.text
@@ -1568,9 +1613,9 @@ def _incidents_for_sentence(
 
             fatalities = None
             if family in VIOLENT_FAMILIES and modality == "asserted":
-                fatalities, _ = find_fatalities(clause_text)
+                fatalities = deaths_in(clause_text)
                 if fatalities is None and len(clauses) > 1:
-                    fatalities, _ = find_fatalities(sentence)
+                    fatalities = deaths_in(sentence)
             detained = (
                 find_detained(clause_text)
                 if trigger.sub_event_type == "Arrests" and modality == "asserted"
@@ -1727,11 +1772,11 @@ def detect_incidents(
     contexts = _document_contexts(
         documents.filter(pl.col("doc_id").is_in(candidate_docs.implode())), by_doc, geocoder, unit_countries
     )
-    # dates stated and forces named in any sentence of these documents
+    # forces named in any sentence of these documents (the dates each states are read when a
+    # candidate asks: DocumentContext.date_before); only sentences holding one of the phrases
+    # (one Aho-Corasick pass in polars) can match the phrase regex, which is slow over many
+    # alternatives
     affiliations, affiliation_country = affiliation_pattern()
-    # only a date stated before a document's last candidate sentence can be carried to one;
-    # only sentences holding one of the phrases (one Aho-Corasick pass in polars) can match
-    # the phrase regex, which is slow over many alternatives
     last_candidate = dict(candidates.group_by("doc_id").agg(pl.col("position").max()).rows())
     rows_of_sentences = doc_sentences.select(
         "doc_id",
@@ -1743,10 +1788,6 @@ def detect_incidents(
     for doc_id, position, _, text, named in rows_of_sentences:
         context = contexts[doc_id]
         context.texts[position] = text
-        if position < last_candidate[doc_id] and _DATE_HINT.search(text):
-            stated = find_date(text[dateline_end(text) :], context.published)
-            if stated is not None and stated.value is not None:
-                context.dates[position] = stated
         if named:
             for match in affiliations.finditer(text):
                 context.affiliations[affiliation_country[match.group(0)]] += 1

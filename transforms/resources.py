@@ -16,6 +16,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -204,9 +205,34 @@ def affiliation_pattern() -> tuple[re.Pattern[str], dict[str, str]]:
         if row.get("country_code"):
             for phrase in _split(row["names"]):
                 phrases.setdefault(phrase, row["country_code"])
-    ordered = sorted(phrases, key=len, reverse=True)
-    pattern = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in ordered) + r")\b")
+    pattern = re.compile(rf"\b{trie_regex(phrases)}\b")
     return pattern, phrases
+
+
+def trie_regex(phrases: Iterable[str]) -> str:
+    """One regex matching any of the phrases, longest first, written as a trie ("Royal
+    (?:Air Force|Navy)"): Python's regex engine tries every branch of a flat alternation at
+    each position, which is many times slower over hundreds of phrases. The phrases that
+    match at one position are prefixes of each other, all on one path of the trie; the
+    deeper branch is tried first there, so the longest phrase that fits wins, as in a flat
+    alternation sorted longest first."""
+    trie: dict[str, dict] = {}
+    for phrase in phrases:
+        node = trie
+        for char in phrase:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a phrase ends here
+
+    def written(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + written(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+        if "" not in node:
+            return body
+        return f"(?:{body})?" if len(branches) == 1 else f"{body}?"
+
+    return f"(?:{written(trie)})"
 
 
 @lru_cache(maxsize=1)
