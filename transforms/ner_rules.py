@@ -41,6 +41,8 @@ from functools import lru_cache
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from transforms.resources import trie_regex
+
 _LETTERS = re.compile(r"[^\W\d_]+")
 # Function words: lower-cased in a restored line unless the document says otherwise.
 FUNCTION_WORDS = frozenset(
@@ -326,9 +328,12 @@ def _lines(text: str):
         start += len(line) + 1
 
 
+_WORD = re.compile(r"[a-z][a-z-]+")
+
+
 def is_sports_text(text: str) -> bool:
     """True for a sports report: at least three sports words, two of them different."""
-    found = Counter(w for w in re.findall(r"[a-z][a-z-]+", text.lower()) if w in SPORTS_WORDS)
+    found = Counter(filter(SPORTS_WORDS.__contains__, _WORD.findall(text.lower())))
     return sum(found.values()) >= 3 and len(found) >= 2
 
 
@@ -435,28 +440,7 @@ def _sports(text: str, mentions: list[Mention], lexicon: NameLexicon) -> list[Me
 @lru_cache(maxsize=256)
 def _names_pattern(names: frozenset[str]) -> re.Pattern[str]:
     """Whole-word occurrences of any of the names, the longest where several start alike."""
-    return re.compile(rf"(?<![\w.'’-])(?:{_trie(names)})(?![\w'’-])")
-
-
-def _trie(names: frozenset[str]) -> str:
-    """The names as one regex shaped like a trie ("A(?:FP|P(?: News)?)"): the same matches as
-    their alternation sorted longest first (a greedy optional part tries the longer name
-    first, then falls back), without trying every name at every position."""
-    root: dict = {}
-    for name in names:
-        node = root
-        for char in name:
-            node = node.setdefault(char, {})
-        node[""] = {}
-
-    def emit(node: dict) -> str:
-        branches = [re.escape(char) + emit(child) for char, child in sorted(node.items()) if char]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
-        return f"(?:{body})?" if "" in node else body
-
-    return emit(root)
+    return re.compile(rf"(?<![\w.'’-]){trie_regex(names)}(?![\w'’-])")
 
 
 def _add_unlabelled(
