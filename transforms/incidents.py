@@ -917,6 +917,8 @@ def _sentence_places(
         )
         if place is not None:
             found.append((m, place))
+    if not found:
+        return []  # (most sentences: nothing below has anything to weigh)
     # a second pass reads every name in the country most of the passage points to
     votes: Counter = Counter()
     regions = _called_regions(found, sentence, slots)
