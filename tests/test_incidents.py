@@ -205,10 +205,18 @@ def test_relative_dates_resolve_against_the_publication_date(resources):
     assert (arrest["admin1"], arrest["country"]) == ("Helmand", "Afghanistan")
 
 
-def test_a_sentence_without_a_date_takes_the_last_one_stated_before_it(resources):
+@pytest.mark.parametrize(
+    ("monday", "date_text"),
+    [
+        ("On Monday", "On Monday"),
+        # a sign before the word: still a date (Unicode lower-casing would join them)
+        ("On \u2122Monday", "Monday"),
+    ],
+)
+def test_a_sentence_without_a_date_takes_the_last_one_stated_before_it(resources, monday, date_text):
     rows = incidents_of(
         resources,
-        "Report\n\nOn June 1, officials met in Kabul. On Monday, talks resumed in Doha. "
+        f"Report\n\nOn June 1, officials met in Kabul. {monday}, talks resumed in Doha. "
         "The delegates left the city. Jets struck a convoy near Idlib.",
     )
     strike = only(rows, sub_event_type="Air/drone strike")
@@ -216,7 +224,7 @@ def test_a_sentence_without_a_date_takes_the_last_one_stated_before_it(resources
     assert (strike["event_date"], strike["date_precision"], strike["date_text"]) == (
         date(2024, 6, 3),
         "day",
-        "On Monday",
+        date_text,
     )
 
 

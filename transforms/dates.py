@@ -213,7 +213,7 @@ _DATELINE_BRACKET = (
 _WEEKDAY_ABBREVIATIONS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _DATELINE = re.compile(
     rf"^\s*(?:{_DATELINE_PLACE},\s*)?{_DATELINE_PLACE}\s*{_DATELINE_BRACKET}|"
-    r"^\s*(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*\.?,?\s+\d{1,2}\s+[A-Z][a-z]+\.?\s+\d{4}\b"
+    rf"^\s*(?:{'|'.join(_WEEKDAY_ABBREVIATIONS)})[a-z]*\.?,?\s+\d{{1,2}}\s+[A-Z][a-z]+\.?\s+\d{{4}}\b"
 )
 
 
