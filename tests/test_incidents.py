@@ -394,6 +394,12 @@ def test_far_from_any_place_an_incident_is_put_in_the_documents_region_not_its_c
         ("Coalition forces cleared a village in Kandahar province on Monday. U.S. service members searched the village and detained 20 suspected insurgents.", "Kandahar", "Afghanistan"),
         # a possessive region names the place
         ("International forces conducted an air strike against a Taliban commander in Kunar province's Dara Noor district.", "Konar", "Afghanistan"),
+        # a compass part of a town, opening the sentence or after a modifier, names the town
+        ("In western Aleppo rebel shelling killed two people on Wednesday.", "Aleppo", "Syria"),
+        ("Gunmen attacked a school in government-held west Aleppo, killing six children.", "Aleppo", "Syria"),
+        # the capital a government speaks from, or criticism comes from, is not the place
+        ("Some 120 fighters were killed in Russian air strikes in Syria over the past day, the defence ministry in Moscow said.", "Syria", "Syria"),
+        ("Coalition forces killed dozens of regime fighters south of Deir al Zor, triggering criticism from Moscow.", "Deir ez-Zor", "Syria"),
     ],
 )  # fmt: skip
 def test_what_does_not_place_an_incident(resources, text, location, country):

@@ -192,11 +192,14 @@ _PLACE_NAME = (
     # not "as"/"an": "in Gaza as Israeli troops pushed in" is two names
     r"(?:[\s-](?:(?:al|el|ad|ar|de|del|da|do|dos|la)\s|(?:al|el|ad|ar|as|an|az|ez)-)?[A-Z][a-z][\w'’-]+){0,3}"
 )
+_COMPASS = r"(?:north|south|east|west|central|(?:north|south)-?(?:east|west))(?:ern)?"
 _LOCATIVE_PHRASE = re.compile(
-    r"\b(?:in|near|at|outside|around|into|inside|towards?)\s+(?:the\s+)?"
-    r"(?:(?:north|south|east|west|central|(?:north|south)-?(?:east|west))(?:ern)?\s+)?"
-    rf"({_PLACE_NAME})(?!\s*(?:'s|’s))"
+    # also opening the sentence: "In western Aleppo rebel shelling killed two people"
+    r"\b(?:[Ii]n|[Nn]ear|[Aa]t|[Oo]utside|[Aa]round|[Ii]nto|[Ii]nside|[Tt]owards?)\s+(?:the\s+)?"
+    rf"(?:{_COMPASS}\s+)?({_PLACE_NAME})(?!\s*(?:'s|’s))"
 )
+# a part of a place, wherever it stands: "a school in government-held west Aleppo"
+_COMPASS_PHRASE = re.compile(rf"\b{_COMPASS}\s+({_PLACE_NAME})(?!\s*(?:'s|’s))")
 _OF_PLACE_PHRASE = re.compile(
     r"\b(?:countryside|outskirts|area|areas|vicinity|province|region|city|town|village|district|governorate|suburbs?|"
     r"neighbou?rhoods?|"
@@ -825,6 +828,8 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
             add(*match.span(1))
     for match in _LOCATIVE_PHRASE.finditer(sentence):
         add(*match.span(1))
+    for match in _COMPASS_PHRASE.finditer(sentence):
+        add(*match.span(1))
     if " of " in sentence:
         for match in _OF_PLACE_PHRASE.finditer(sentence):
             add(*match.span(1))
@@ -1024,6 +1029,14 @@ _SPEAKS = re.compile(
 _SPOKEN_TO = re.compile(
     r"\b(?:accus(?:ed|es|ing)|blam(?:ed|es|ing)|urg(?:ed|es|ing)|warn(?:ed|s|ing)|condemn(?:ed|s|ing)|"
     r"critici[sz](?:ed|es|ing)|called on|pressed|told)\s+$"
+    # "triggering criticism from Moscow"
+    r"|\b(?:criticism|condemnation|warnings?|protests?|pressure|objections?)\s+from\s+$"
+)
+# a government seated in its capital: "the defence ministry in Moscow said" (with _SPEAKS)
+_GOVERNMENT_IN = re.compile(
+    r"\b(?:ministry|ministries|government|officials|authorities|embassy|allies|leadership|"
+    r"spokes(?:man|woman|person))\s+in\s+$",
+    re.IGNORECASE,
 )
 _PREPOSITION_BEFORE = re.compile(
     r"\b(?:in|at|from|of|near|to|into|inside|outside|across|around|by|for)\s+(?:the\s+)?"
@@ -1032,14 +1045,19 @@ _PREPOSITION_BEFORE = re.compile(
 
 
 def _metonym(sentence: str, mention: Mention, geocoder: Geocoder) -> bool:
-    """ "Washington accuses the regime", "Moscow had announced", "accused Damascus of": a
-    country or capital standing for its government, not a place of the event; but not "the
-    council in Daraya accused", "a ceasefire in Aleppo announced by Russia", nor a town
-    ("Mosul announced a curfew after a car bomb")."""
+    """ "Washington accuses the regime", "Moscow had announced", "accused Damascus of",
+    "criticism from Moscow": a country or capital standing for its government, not a place
+    of the event; so is the capital a government speaks from ("the defence ministry in
+    Moscow said ... air strikes in Syria"); but not "the council in Daraya accused", "a
+    ceasefire in Aleppo announced by Russia", nor a town ("Mosul announced a curfew after a
+    car bomb")."""
     before = max(0, mention.start - 32)
     spoken = _SPOKEN_TO.search(sentence, before, mention.start) or (
         _SPEAKS.match(sentence, mention.end)
-        and not _PREPOSITION_BEFORE.search(sentence, before, mention.start)
+        and (
+            not _PREPOSITION_BEFORE.search(sentence, before, mention.start)
+            or _GOVERNMENT_IN.search(sentence, before, mention.start)
+        )
     )
     if not spoken:
         return False
