@@ -400,6 +400,12 @@ def test_far_from_any_place_an_incident_is_put_in_the_documents_region_not_its_c
         # the capital a government speaks from, or criticism comes from, is not the place
         ("Some 120 fighters were killed in Russian air strikes in Syria over the past day, the defence ministry in Moscow said.", "Syria", "Syria"),
         ("Coalition forces killed dozens of regime fighters south of Deir al Zor, triggering criticism from Moscow.", "Deir ez-Zor", "Syria"),
+        # ... but where it names no place elsewhere, it may be where things happened
+        ("The interior ministry in Baghdad said a car bomb exploded in a crowded market, killing 12.", "Baghdad", "Iraq"),
+        ("Officials in Kabul said a suicide bomber killed 10 people at a wedding hall.", "Kabul", "Afghanistan"),
+        # a capital "In" or a compass word only adds a major place, never a small homonym
+        ("In Tears of the Sun the hero is shot by rebels.", None, None),
+        ("Gunmen robbed a western Union office and shot the clerk.", None, None),
     ],
 )  # fmt: skip
 def test_what_does_not_place_an_incident(resources, text, location, country):

@@ -118,6 +118,18 @@ class Geocoder:
     def candidates(self, key: str) -> list[tuple[bool, dict]]:
         return self._by_key.get(key, [])
 
+    def knows_major(self, text: str) -> bool:
+        """Whether the name, as written (no spelling variant read), is a country, a
+        first-level region, a natural region or a city of 100,000 people or more: what a
+        loose phrase may take for a place ("In Iraq", "west Aleppo", "eastern Ghouta"; not
+        "In Tears of the Sun", "the southern Front", Italy, nor "a western Union office",
+        the counties named Union)."""
+        return any(
+            place["kind"] in ("country", "admin1", "natural")
+            or (place["kind"] == "city" and (place["population"] or 0) >= MAJOR_CITY)
+            for _, place in self.candidates(place_key(_clean(text)))
+        )
+
     def sound_alike(self, key: str, countries: Iterable[str]) -> list[tuple[bool, dict]]:
         """Places in the given countries whose name is spelled differently but
         transliterates alike ("Nabatiyeh" / "Nabatieh", "Wassit" / "Wasit")."""

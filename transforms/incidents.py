@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache
@@ -194,12 +194,15 @@ _PLACE_NAME = (
 )
 _COMPASS = r"(?:north|south|east|west|central|(?:north|south)-?(?:east|west))(?:ern)?"
 _LOCATIVE_PHRASE = re.compile(
-    # also opening the sentence: "In western Aleppo rebel shelling killed two people"
-    r"\b(?:[Ii]n|[Nn]ear|[Aa]t|[Oo]utside|[Aa]round|[Ii]nto|[Ii]nside|[Tt]owards?)\s+(?:the\s+)?"
-    rf"(?:{_COMPASS}\s+)?({_PLACE_NAME})(?!\s*(?:'s|’s))"
+    # also "In" opening the sentence: "In western Aleppo rebel shelling killed two people"
+    r"\b(?P<preposition>[Ii]n|near|at|outside|around|into|inside|towards?)\s+(?:the\s+)?"
+    rf"(?:{_COMPASS}\s+)?(?P<place>{_PLACE_NAME})(?!\s*(?:'s|’s))"
 )
-# a part of a place, wherever it stands: "a school in government-held west Aleppo"
-_COMPASS_PHRASE = re.compile(rf"\b{_COMPASS}\s+({_PLACE_NAME})(?!\s*(?:'s|’s))")
+# a part of a place, wherever it stands: "a school in government-held west Aleppo", not a
+# hometown ("Mr Mubanga, from north London, was detained in Zambia") (the
+# phrases added by a capital "In" or a compass word only take a major place: see
+# Geocoder.knows_major)
+_COMPASS_PHRASE = re.compile(rf"(?<!from )\b{_COMPASS}\s+({_PLACE_NAME})(?!\s*(?:'s|’s))")
 _OF_PLACE_PHRASE = re.compile(
     r"\b(?:countryside|outskirts|area|areas|vicinity|province|region|city|town|village|district|governorate|suburbs?|"
     r"neighbou?rhoods?|"
@@ -781,7 +784,7 @@ _POSSESSIVE_END = re.compile(
 )
 
 
-def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
+def _place_candidates(sentence: str, mentions: list[Mention], major: Callable[[str], bool]) -> list[Mention]:
     """Spans of the sentence that may name places: GPE/LOC/FAC entities, "X region",
     capitalised names after a locative ("in Kramatorsk", even when the model called them
     something else) and names in parentheses after a place ("Kumbo (Bui, Nord-Ouest)")."""
@@ -827,9 +830,12 @@ def _place_candidates(sentence: str, mentions: list[Mention]) -> list[Mention]:
         for match in _ADMIN_PHRASE.finditer(sentence):
             add(*match.span(1))
     for match in _LOCATIVE_PHRASE.finditer(sentence):
-        add(*match.span(1))
+        if match.group("preposition") == "In" and not major(match.group("place")):
+            continue  # "In Tears of the Sun Willis plays ...": not Theresa, Wisconsin
+        add(*match.span("place"))
     for match in _COMPASS_PHRASE.finditer(sentence):
-        add(*match.span(1))
+        if major(match.group(1)):  # not "the southern Front" (Front, Italy)
+            add(*match.span(1))
     if " of " in sentence:
         for match in _OF_PLACE_PHRASE.finditer(sentence):
             add(*match.span(1))
@@ -877,7 +883,7 @@ def _sentence_places(
     attempts: list[tuple[Mention, str, bool, list[str], bool]] = []
     # a dateline's city ("KABUL, Afghanistan (Jan. 25)") is where the report was filed
     dateline = dateline_end(sentence)
-    candidates = _place_candidates(sentence, mentions)
+    candidates = _place_candidates(sentence, mentions, geocoder.knows_major)
     if dateline and context.dateline_place is None:
         context.dateline_place = _dateline_place(sentence[:dateline], geocoder)
     candidates = [m for m in candidates if m.start >= dateline]
@@ -947,6 +953,14 @@ def _sentence_places(
                 found.append((m, place))
     agreeing = _agreeing(found, sentence, slots)
     placed = _consistent(agreeing, sentence, slots)
+    # the capital a government speaks from, beside a place in another country, is where it
+    # spoke ("... air strikes in Syria, the defence ministry in Moscow said"); alone, or
+    # beside its own country's places, it may be where things happened ("The interior
+    # ministry in Baghdad said a car bomb exploded")
+    seats = {m.start for m, p in placed if _government_seat(sentence, m)}
+    if seats:
+        elsewhere = {p.country_code for m, p in placed if m.start not in seats}
+        placed = [(m, p) for m, p in placed if m.start not in seats or not elsewhere - {p.country_code}]
     # one sense per document: a name a written hierarchy put in another region keeps out of
     # the homonym later ("... throughout Khugyani district" after "Khugyani district,
     # Nangarhar province, today"; not "Idlib province ... the nearby city of Aleppo")
@@ -1047,22 +1061,28 @@ _PREPOSITION_BEFORE = re.compile(
 def _metonym(sentence: str, mention: Mention, geocoder: Geocoder) -> bool:
     """ "Washington accuses the regime", "Moscow had announced", "accused Damascus of",
     "criticism from Moscow": a country or capital standing for its government, not a place
-    of the event; so is the capital a government speaks from ("the defence ministry in
-    Moscow said ... air strikes in Syria"); but not "the council in Daraya accused", "a
-    ceasefire in Aleppo announced by Russia", nor a town ("Mosul announced a curfew after a
-    car bomb")."""
+    of the event; but not "the council in Daraya accused", "a ceasefire in Aleppo announced
+    by Russia", nor a town ("Mosul announced a curfew after a car bomb")."""
     before = max(0, mention.start - 32)
     spoken = _SPOKEN_TO.search(sentence, before, mention.start) or (
         _SPEAKS.match(sentence, mention.end)
-        and (
-            not _PREPOSITION_BEFORE.search(sentence, before, mention.start)
-            or _GOVERNMENT_IN.search(sentence, before, mention.start)
-        )
+        and not _PREPOSITION_BEFORE.search(sentence, before, mention.start)
     )
     if not spoken:
         return False
     name = sentence[mention.start : mention.end]
     return name_key(name) in capital_keys() or geocoder.country_of(name) is not None
+
+
+def _government_seat(sentence: str, mention: Mention) -> bool:
+    """ "the defence ministry in Moscow said": the capital a government speaks from (see
+    _sentence_places: it places nothing only beside a place in another country)."""
+    before = max(0, mention.start - 32)
+    return bool(
+        _GOVERNMENT_IN.search(sentence, before, mention.start)
+        and _SPEAKS.match(sentence, mention.end)
+        and name_key(sentence[mention.start : mention.end]) in capital_keys()
+    )
 
 
 # Words that name a region only with a region word after them ("Southern Region", "Capital
