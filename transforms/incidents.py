@@ -787,7 +787,10 @@ _POSSESSIVE_END = re.compile(
 def _place_candidates(sentence: str, mentions: list[Mention], major: Callable[[str], bool]) -> list[Mention]:
     """Spans of the sentence that may name places: GPE/LOC/FAC entities, "X region",
     capitalised names after a locative ("in Kramatorsk", even when the model called them
-    something else) and names in parentheses after a place ("Kumbo (Bui, Nord-Ouest)")."""
+    something else) or a compass word ("government-held west Aleppo") and names in
+    parentheses after a place ("Kumbo (Bui, Nord-Ouest)"). ``major`` says whether a name
+    from the looser phrases (a sentence-opening "In", a compass word) is a major place
+    (Geocoder.knows_major)."""
     candidates = [_model_place(m) for m in mentions if m.label in PLACE_LABELS]
     taken = [(m.start, m.end) for m in candidates]
 
